@@ -1,0 +1,117 @@
+# -*- coding: utf-8 -*-
+# Copyright: orchestra.gcp contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    # Common options of every orchestra.gcp module: project, credentials and endpoint.
+    DOCUMENTATION = r"""
+options:
+  project:
+    description:
+      - The Google Cloud project ID.
+      - Defaults to E(GCP_PROJECT), then AWX's E(GCE_PROJECT), then the project of the credentials.
+    type: str
+  auth_kind:
+    description:
+      - V(application) uses Application Default Credentials (C(google.auth.default)), which covers
+        C(gcloud auth application-default login), the metadata server and Workload Identity Federation
+        C(external_account) files named by E(GOOGLE_APPLICATION_CREDENTIALS).
+      - V(serviceaccount) uses O(service_account_file) or O(service_account_contents).
+      - When unset, E(GCP_AUTH_KIND) decides; without it, a key file or contents given by option or
+        environment (E(GCP_SERVICE_ACCOUNT_FILE), E(GCP_SERVICE_ACCOUNT_CONTENTS), AWX's
+        E(GCE_CREDENTIALS_FILE_PATH)) is used, and Application Default Credentials otherwise.
+    type: str
+    choices: [application, serviceaccount]
+  service_account_file:
+    description:
+      - Path to a credentials JSON file (a service account key, or any type C(google.auth) loads,
+        such as C(external_account)).
+      - Defaults to E(GCP_SERVICE_ACCOUNT_FILE), then E(GCE_CREDENTIALS_FILE_PATH).
+    type: path
+  service_account_contents:
+    description:
+      - The contents of a credentials JSON file. Never logged nor returned.
+      - Defaults to E(GCP_SERVICE_ACCOUNT_CONTENTS).
+    type: jsonarg
+  impersonate_service_account:
+    description:
+      - Act as this service account (its email), using the credentials found above to obtain
+        short-lived tokens. The caller needs C(roles/iam.serviceAccountTokenCreator) on it.
+      - Defaults to E(GCP_IMPERSONATE_SERVICE_ACCOUNT).
+    type: str
+  scopes:
+    description: OAuth scopes requested for the credentials.
+    type: list
+    elements: str
+    default: [https://www.googleapis.com/auth/cloud-platform]
+  api_endpoint:
+    description:
+      - Base URL that every API call goes to instead of Google's endpoints.
+      - A plain C(http://) URL is the local emulator and is used with anonymous credentials.
+      - Defaults to E(ORCHESTRA_GCP_ENDPOINT).
+    type: str
+  request_timeout:
+    description:
+      - Seconds one API request may take. Transient failures (429, 500, 502, 503, 504) are retried
+        with capped exponential backoff and jitter for up to 60 seconds.
+    type: float
+    default: 60
+requirements:
+  - python >= 3.9
+  - google-auth >= 2.30
+  - google-api-core >= 2.19
+"""
+
+    WAIT = r"""
+options:
+  wait:
+    description:
+      - Wait for the long-running operation to finish. When V(false), the task returns as soon as
+        Google accepted the change.
+    type: bool
+    default: true
+  wait_timeout:
+    description:
+      - Seconds to wait for the operation. On timeout the task fails and returns the partial state.
+    type: int
+    default: 600
+"""
+
+    ATTRIBUTES = r"""
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: full
+  idempotent:
+    description: When run twice in a row with the same arguments, the second run reports no change.
+    support: full
+  action_group:
+    description: Use C(group/orchestra.gcp.gcp) in C(module_defaults) to set its options once.
+    support: full
+    membership: [orchestra.gcp.gcp]
+"""
+
+    INFO_MODULE = r"""
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details: This action does not modify state.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: N/A
+    details: This action does not modify state.
+  idempotent:
+    description: When run twice in a row with the same arguments, the second run reports no change.
+    support: full
+  action_group:
+    description: Use C(group/orchestra.gcp.gcp) in C(module_defaults) to set its options once.
+    support: full
+    membership: [orchestra.gcp.gcp]
+"""

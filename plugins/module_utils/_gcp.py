@@ -1,0 +1,260 @@
+# -*- coding: utf-8 -*-
+# Copyright: orchestra.gcp contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one GCP layer of orchestra.gcp: credentials, clients, retries, operations and errors.
+
+PRIVATE to this collection: modules and action plugins of orchestra.gcp use it; nothing else should.
+
+A module's work is a function ``logic(session) -> result`` that lives in module_utils. A
+``Session`` carries the validated parameters, check mode, the resolved credentials and the
+clients. ``GcpModule`` runs such a function as a module; any other door builds a ``Session``
+from the same parameters and calls the same function.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+try:
+    import google.auth
+    import google.auth.exceptions
+    from google.api_core import exceptions as gexc
+    from google.api_core import retry as gretry
+    from google.api_core.client_info import ClientInfo
+    from google.auth import credentials as gcreds
+    from google.auth import impersonated_credentials
+    GOOGLE_IMPORT_ERROR = None
+except ImportError:
+    GOOGLE_IMPORT_ERROR = traceback.format_exc()
+
+USER_AGENT = "orchestra.gcp/0.1.0"
+CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+
+AUTH_ARGSPEC = dict(
+    project=dict(type="str", fallback=(env_fallback, ["GCP_PROJECT", "GCE_PROJECT"])),
+    auth_kind=dict(type="str", choices=["application", "serviceaccount"]),
+    service_account_file=dict(type="path"),
+    service_account_contents=dict(type="jsonarg", no_log=True),
+    impersonate_service_account=dict(type="str"),
+    scopes=dict(type="list", elements="str", default=[CLOUD_PLATFORM_SCOPE]),
+    api_endpoint=dict(type="str", fallback=(env_fallback, ["ORCHESTRA_GCP_ENDPOINT"])),
+    request_timeout=dict(type="float", default=60.0),
+)
+AUTH_MUTUALLY_EXCLUSIVE = [["service_account_file", "service_account_contents"]]
+
+# Statuses worth retrying: the call did not happen or the service asked us to come back.
+TRANSIENT_HTTP_CODES = (429, 500, 502, 503, 504)
+RETRY_INITIAL, RETRY_MAXIMUM, RETRY_MULTIPLIER, RETRY_DEADLINE = 0.25, 8.0, 2.0, 60.0
+
+HINTS = {
+    400: "fix the input the message names",
+    401: "the credentials were rejected: refresh them (gcloud auth application-default login) or check the key file",
+    403: "grant the caller the role this action needs on the project, or check that the API is enabled",
+    404: "check the name, the project and the region",
+    409: "the resource changed or exists already: re-read it and re-run",
+    412: "the resource changed since it was read: re-run",
+    429: "quota exhausted even after retries: try again later or raise the quota",
+    503: "the service stayed unavailable after retries: try again later",
+}
+STATUS_NAMES = {
+    400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
+    409: "ALREADY_EXISTS", 412: "FAILED_PRECONDITION", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL",
+    501: "NOT_IMPLEMENTED", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED",
+}
+
+
+class GcpError(Exception):
+    """A failure to report: ``msg`` for the user, ``result`` for what is known (partial state)."""
+
+    def __init__(self, msg, status=None, **result):
+        super().__init__(msg)
+        self.msg = msg
+        self.status = status
+        self.result = result
+
+
+def is_transient(exc):
+    return isinstance(exc, gexc.GoogleAPICallError) and exc.code in TRANSIENT_HTTP_CODES
+
+
+def retry_policy(deadline=RETRY_DEADLINE):
+    """Capped exponential backoff with full jitter (api_core's sleep generator), bounded in time."""
+    return gretry.Retry(predicate=is_transient, initial=RETRY_INITIAL, maximum=RETRY_MAXIMUM,
+                        multiplier=RETRY_MULTIPLIER, timeout=deadline)
+
+
+def describe_api_error(exc):
+    """``(status, message)`` of a google.api_core error, without the request line it starts with."""
+    status = getattr(getattr(exc, "grpc_status_code", None), "name", None) or STATUS_NAMES.get(exc.code, str(exc.code))
+    message = re.sub(r"^[A-Z]+ https?://\S+: ", "", exc.message or "")
+    return status, message
+
+
+def api_error(action, resource, exc, **result):
+    status, message = describe_api_error(exc)
+    hint = HINTS.get(exc.code, "see the message above")
+    return GcpError("Failed to %s %s: %s (%s): %s. Hint: %s." % (action, resource, status, exc.code, message, hint),
+                    status=status, **result)
+
+
+def _load_json(text, what):
+    try:
+        return json.loads(text)
+    except ValueError as e:
+        raise GcpError("%s is not valid JSON: %s" % (what, e))
+
+
+def resolve_credentials(params, environ=None):
+    """Return ``(credentials, project, source)`` following the collection's resolution order.
+
+    1. explicit options (service_account_contents / service_account_file, auth_kind, project);
+    2. environment: GCP_SERVICE_ACCOUNT_CONTENTS, GCP_SERVICE_ACCOUNT_FILE, GCP_AUTH_KIND, then
+       AWX's Google credential (GCE_CREDENTIALS_FILE_PATH; GCE_PROJECT comes in through ``project``);
+    3. Application Default Credentials (google.auth.default), which covers gcloud ADC, the metadata
+       server and Workload Identity Federation ``external_account`` files.
+    ``impersonate_service_account`` (or GCP_IMPERSONATE_SERVICE_ACCOUNT) wraps whatever was found.
+    A plain-HTTP ``api_endpoint`` is the local emulator: it gets anonymous credentials.
+    """
+    environ = os.environ if environ is None else environ
+    scopes = params.get("scopes") or [CLOUD_PLATFORM_SCOPE]
+    endpoint = params.get("api_endpoint") or ""
+    if endpoint.startswith("http://"):
+        return gcreds.AnonymousCredentials(), params.get("project"), "anonymous (emulator at %s)" % endpoint
+
+    auth_kind = params.get("auth_kind") or environ.get("GCP_AUTH_KIND")
+    contents = params.get("service_account_contents")
+    path = params.get("service_account_file")
+    if auth_kind != "application" and contents is None and path is None:
+        contents = environ.get("GCP_SERVICE_ACCOUNT_CONTENTS")
+        path = environ.get("GCP_SERVICE_ACCOUNT_FILE") or environ.get("GCE_CREDENTIALS_FILE_PATH")
+    if auth_kind == "serviceaccount" and contents is None and path is None:
+        raise GcpError("auth_kind=serviceaccount needs service_account_file or service_account_contents "
+                       "(or GCP_SERVICE_ACCOUNT_FILE / GCE_CREDENTIALS_FILE_PATH in the environment)")
+
+    try:
+        if contents is not None:
+            info = contents if isinstance(contents, dict) else _load_json(contents, "service_account_contents")
+            creds, project = google.auth.load_credentials_from_dict(info, scopes=scopes)
+            source = "service_account_contents"
+        elif path is not None:
+            creds, project = google.auth.load_credentials_from_file(path, scopes=scopes)
+            source = "file %s" % path
+        else:
+            creds, project = google.auth.default(scopes=scopes)
+            source = "application default credentials"
+    except google.auth.exceptions.GoogleAuthError as e:
+        raise GcpError("Failed to load Google credentials: %s. Hint: pass service_account_file, set "
+                       "GOOGLE_APPLICATION_CREDENTIALS, or run 'gcloud auth application-default login'." % e)
+
+    target = params.get("impersonate_service_account") or environ.get("GCP_IMPERSONATE_SERVICE_ACCOUNT")
+    if target:
+        creds = impersonated_credentials.Credentials(source_credentials=creds, target_principal=target,
+                                                     target_scopes=scopes, lifetime=3600)
+        source = "%s impersonating %s" % (source, target)
+    return creds, params.get("project") or project, source
+
+
+class Session:
+    """What a module's logic needs: parameters, check mode, project, clients, calls and waits."""
+
+    def __init__(self, params, check_mode=False, warn=None):
+        self.params = params
+        self.check_mode = check_mode
+        self.warnings = []
+        self._warn = warn or self.warnings.append
+        self._clients = {}
+        self._credentials = None
+        self._project = None
+        self.retry = retry_policy()
+
+    def warn(self, message):
+        self._warn(message)
+
+    def _resolve(self):
+        if self._credentials is None:
+            self._credentials, self._project, self.credential_source = resolve_credentials(self.params)
+        return self._credentials
+
+    @property
+    def project(self):
+        self._resolve()
+        if not self._project:
+            raise GcpError("No project: set the project option, GCP_PROJECT, or a default project in your credentials.")
+        return self._project
+
+    def client(self, client_class):
+        """One client per API class, over REST, pointed at ``api_endpoint`` when one is set."""
+        if client_class not in self._clients:
+            endpoint = self.params.get("api_endpoint")
+            self._clients[client_class] = client_class(
+                credentials=self._resolve(), transport="rest",
+                client_options={"api_endpoint": endpoint} if endpoint else None,
+                client_info=ClientInfo(user_agent=USER_AGENT))
+        return self._clients[client_class]
+
+    def call(self, action, resource, method, *args, **kwargs):
+        """Call a client method with the retry policy; API errors become a ``GcpError``."""
+        try:
+            return method(*args, retry=self.retry, timeout=self.params["request_timeout"], **kwargs)
+        except gexc.GoogleAPICallError as e:
+            raise api_error(action, resource, e)
+
+    def get(self, action, resource, method, *args, **kwargs):
+        """Like ``call`` for reads, but a missing resource is ``None``."""
+        try:
+            return self.call(action, resource, method, *args, **kwargs)
+        except GcpError as e:
+            if e.status == "NOT_FOUND":
+                return None
+            raise
+
+    def wait(self, operation, action, resource, timeout, read_partial=None):
+        """Wait for a long-running operation on a monotonic deadline and return its result.
+
+        On an operation error or on timeout, raise ``GcpError`` with what ``read_partial()``
+        returns (the resource as it now stands) so the user sees the partial state.
+        """
+        deadline = time.monotonic() + timeout
+        pause = 0.1
+        while not operation.done(retry=self.retry):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                partial = read_partial() if read_partial else {}
+                raise GcpError("Timed out after %ss waiting to %s %s (operation %s is still running; the "
+                               "partial state is returned). Hint: re-run to converge, or raise wait_timeout."
+                               % (timeout, action, resource, operation.operation.name), **partial)
+            time.sleep(min(pause, remaining))
+            pause = min(pause * 1.5, 5.0)
+        error = operation.exception()
+        if error is not None:
+            partial = read_partial() if read_partial else {}
+            status, message = describe_api_error(error)
+            raise GcpError("Failed to %s %s: operation %s failed: %s: %s" % (
+                action, resource, operation.operation.name, status, message), **partial)
+        return operation.result()
+
+
+class GcpModule:
+    """An AnsibleModule with the common auth options that runs one logic function."""
+
+    def __init__(self, argument_spec, mutually_exclusive=(), **constraints):
+        self.module = AnsibleModule(
+            argument_spec=dict(AUTH_ARGSPEC, **argument_spec), supports_check_mode=True,
+            mutually_exclusive=AUTH_MUTUALLY_EXCLUSIVE + list(mutually_exclusive), **constraints)
+        if GOOGLE_IMPORT_ERROR:
+            self.module.fail_json(msg=missing_required_lib("google-auth, google-api-core and google-cloud-run"),
+                                  exception=GOOGLE_IMPORT_ERROR)
+
+    def run(self, logic):
+        session = Session(self.module.params, check_mode=self.module.check_mode, warn=self.module.warn)
+        try:
+            result = logic(session)
+        except GcpError as e:
+            self.module.fail_json(msg=e.msg, **e.result)
+        self.module.exit_json(**result)

@@ -1,0 +1,693 @@
+# -*- coding: utf-8 -*-
+# Copyright: orchestra.gcp contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Cloud Run services, revisions and traffic: the logic behind the cloud_run_* modules.
+
+PRIVATE to this collection. Each public function takes a ``Session`` (see ``_gcp``) and returns
+the module result; each ``*_SPEC`` is the argument spec of the module of the same name.
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+import re
+import string
+
+from ._gcp import GcpError
+
+try:
+    from google.cloud import run_v2
+except ImportError:  # reported by GcpModule through missing_required_lib
+    run_v2 = None
+
+# https://cloud.google.com/run/docs/locations
+REGIONS = frozenset("""
+    africa-south1 asia-east1 asia-east2 asia-northeast1 asia-northeast2 asia-northeast3 asia-south1
+    asia-south2 asia-southeast1 asia-southeast2 australia-southeast1 australia-southeast2
+    europe-central2 europe-north1 europe-southwest1 europe-west1 europe-west10 europe-west12
+    europe-west2 europe-west3 europe-west4 europe-west6 europe-west8 europe-west9 me-central1
+    me-central2 me-west1 northamerica-northeast1 northamerica-northeast2 southamerica-east1
+    southamerica-west1 us-central1 us-east1 us-east4 us-east5 us-south1 us-west1 us-west2 us-west3
+    us-west4""".split())
+
+# Service-level annotation in which the modules remember the revision that served 100% of the
+# traffic before they moved traffic away from it: the target of ``rollback``.
+STABLE_ANNOTATION = "orchestra.gcp/stable-revision"
+# The v2 API rejects annotations in these namespaces (run.v2 discovery document, Service.annotations).
+RESERVED_NAMESPACES = ("run.googleapis.com", "cloud.googleapis.com", "serving.knative.dev", "autoscaling.knative.dev")
+# Set by Cloud Run in every container (https://cloud.google.com/run/docs/container-contract#env-vars).
+RESERVED_ENV = frozenset(["PORT", "K_SERVICE", "K_REVISION", "K_CONFIGURATION"])
+
+SERVICE_NAME_RE = re.compile(r"^[a-z]([-a-z0-9]{0,47}[a-z0-9])?$")
+DNS_LABEL_RE = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+SUFFIX_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+LABEL_KEY_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+LABEL_VALUE_RE = re.compile(r"^[a-z0-9_-]{0,63}$")
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+# A container image reference: [registry[:port]/]path[:tag][@sha256:digest], lowercase path.
+IMAGE_RE = re.compile(
+    r"^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?"
+    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$")
+
+INGRESS = {"all": "INGRESS_TRAFFIC_ALL", "internal": "INGRESS_TRAFFIC_INTERNAL_ONLY",
+           "internal-and-cloud-load-balancing": "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"}
+EXECUTION_ENVIRONMENTS = {"gen1": "EXECUTION_ENVIRONMENT_GEN1", "gen2": "EXECUTION_ENVIRONMENT_GEN2"}
+VPC_EGRESS = {"all-traffic": "ALL_TRAFFIC", "private-ranges-only": "PRIVATE_RANGES_ONLY"}
+
+LOCATION_ARGSPEC = dict(
+    name=dict(type="str", required=True),
+    region=dict(type="str", required=True, aliases=["location"]),
+)
+WAIT_ARGSPEC = dict(
+    wait=dict(type="bool", default=True),
+    wait_timeout=dict(type="int", default=600),
+)
+
+TEMPLATE_KEYS = ("image", "command", "args", "port", "env", "secret_env", "cpu", "memory", "min_instances",
+                 "max_instances", "concurrency", "timeout", "execution_environment", "service_account",
+                 "vpc_connector", "vpc_egress", "revision_suffix")
+SERVICE_KEYS = ("ingress", "labels", "annotations")
+
+SERVICE_SPEC = dict(
+    argument_spec=dict(
+        LOCATION_ARGSPEC, **WAIT_ARGSPEC,
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        image=dict(type="str"),
+        command=dict(type="list", elements="str"),
+        args=dict(type="list", elements="str"),
+        port=dict(type="int"),
+        env=dict(type="dict"),
+        secret_env=dict(type="dict"),
+        cpu=dict(type="str"),
+        memory=dict(type="str"),
+        min_instances=dict(type="int"),
+        max_instances=dict(type="int"),
+        concurrency=dict(type="int"),
+        timeout=dict(type="int"),
+        execution_environment=dict(type="str", choices=sorted(EXECUTION_ENVIRONMENTS)),
+        ingress=dict(type="str", choices=sorted(INGRESS)),
+        service_account=dict(type="str"),
+        vpc_connector=dict(type="str"),
+        vpc_egress=dict(type="str", choices=sorted(VPC_EGRESS)),
+        labels=dict(type="dict"),
+        purge_labels=dict(type="bool", default=True),
+        annotations=dict(type="dict"),
+        purge_annotations=dict(type="bool", default=True),
+        traffic=dict(type="str", default="latest", choices=["latest", "none"]),
+        tag=dict(type="str"),
+        revision_suffix=dict(type="str"),
+    ),
+    required_if=[("state", "present", ["image"])],
+)
+
+TRAFFIC_SPEC = dict(
+    argument_spec=dict(
+        LOCATION_ARGSPEC, **WAIT_ARGSPEC,
+        traffic=dict(type="list", elements="dict", options=dict(
+            revision=dict(type="str"),
+            latest=dict(type="bool", default=False),
+            tag=dict(type="str"),
+            percent=dict(type="int", default=0),
+        )),
+        rollback=dict(type="bool", default=False),
+    ),
+    mutually_exclusive=[("traffic", "rollback")],
+    required_one_of=[("traffic", "rollback")],
+)
+
+SERVICE_INFO_SPEC = dict(argument_spec=dict(LOCATION_ARGSPEC))
+
+
+# ---------------------------------------------------------------- names and conversions
+
+def service_path(project, region, name):
+    return "projects/%s/locations/%s/services/%s" % (project, region, name)
+
+
+def short_name(resource_name):
+    return resource_name.rsplit("/", 1)[-1] if resource_name else ""
+
+
+def to_dict(message):
+    """A proto-plus message as plain data: snake_case keys, enum names."""
+    return type(message).to_dict(message, use_integers_for_enums=False, preserving_proto_field_name=True)
+
+
+def _enum_key(mapping, value):
+    return next((k for k, v in mapping.items() if v == value), None)
+
+
+def cpu_millis(value):
+    """'1' -> 1000, '0.5' -> 500, '500m' -> 500; None when malformed."""
+    m = re.match(r"^(\d+(?:\.\d+)?)(m?)$", str(value))
+    if not m:
+        return None
+    return int(round(float(m.group(1)) * (1 if m.group(2) else 1000)))
+
+
+def memory_mib(value):
+    """'512Mi' -> 512, '1Gi' -> 1024, '1G' -> 953; None when malformed."""
+    m = re.match(r"^(\d+)(Mi|Gi|M|G)$", str(value))
+    if not m:
+        return None
+    factor = {"Mi": 1.0, "Gi": 1024.0, "M": 1e6 / 2 ** 20, "G": 1e9 / 2 ** 20}[m.group(2)]
+    return int(int(m.group(1)) * factor)
+
+
+# ---------------------------------------------------------------- validation
+
+def _problems_in_map(what, mapping, key_re, value_re):
+    problems = []
+    for key, value in (mapping or {}).items():
+        if key_re and not key_re.match(str(key)):
+            problems.append("%s key %r must start with a lowercase letter and hold at most 63 lowercase letters, "
+                            "digits, '_' or '-'" % (what, key))
+        if value_re and not value_re.match(str(value)):
+            problems.append("%s value %r (key %r) must hold at most 63 lowercase letters, digits, '_' or '-'"
+                            % (what, value, key))
+        if what == "annotation" and str(key).split("/", 1)[0] in RESERVED_NAMESPACES:
+            problems.append("annotation %r is in a namespace Cloud Run reserves (%s)" % (key, ", ".join(RESERVED_NAMESPACES)))
+    return problems
+
+
+def _problems_in_resources(spec):
+    """Cross-field limits: https://cloud.google.com/run/docs/configuring/services/cpu and .../memory-limits."""
+    problems = []
+    cpu = cpu_millis(spec.get("cpu") or "1")
+    mem = memory_mib(spec.get("memory") or "512Mi")
+    if cpu is None or mem is None:
+        return problems
+    for limit_mib, min_cpu in ((24 * 1024, 8000), (16 * 1024, 6000), (8 * 1024, 4000), (4 * 1024, 2000),
+                               (1024, 1000), (512, 500)):
+        if mem > limit_mib and cpu < min_cpu:
+            problems.append("memory %s needs at least %g CPU, not %s" % (spec.get("memory"), min_cpu / 1000.0, spec.get("cpu") or "1"))
+            break
+    if cpu < 1000 and (spec.get("concurrency") or 80) != 1:
+        problems.append("cpu %s below 1 needs concurrency 1" % spec.get("cpu"))
+    min_i, max_i = spec.get("min_instances"), spec.get("max_instances")
+    if min_i and max_i and min_i > max_i:
+        problems.append("min_instances %d is greater than max_instances %d" % (min_i, max_i))
+    return problems
+
+
+def validate_service_params(p):
+    """Every check that needs no API call; raises GcpError listing all problems."""
+    problems = []
+    if not SERVICE_NAME_RE.match(p["name"]):
+        problems.append("name %r must start with a lowercase letter, hold only lowercase letters, digits and '-', "
+                        "not end with '-', and be under 50 characters" % p["name"])
+    if p["region"] not in REGIONS:
+        problems.append("region %r is not a Cloud Run region (see https://cloud.google.com/run/docs/locations)" % p["region"])
+    if p["state"] == "present":
+        if p["image"] is not None and not IMAGE_RE.match(p["image"]):
+            problems.append("image %r is not a container image reference like "
+                            "REGISTRY/PATH[:TAG][@sha256:DIGEST] with a lowercase path" % p["image"])
+        cpu = p["cpu"]
+        if cpu is not None:
+            millis = cpu_millis(cpu)
+            if millis is None or not (80 <= millis <= 1000 or millis in (2000, 4000, 6000, 8000)):
+                problems.append("cpu %r must be between 0.08 and 1, or one of 2, 4, 6, 8" % cpu)
+        mem = p["memory"]
+        if mem is not None:
+            mib = memory_mib(mem)
+            if mib is None or not 128 <= mib <= 32 * 1024:
+                problems.append("memory %r must be between 128Mi and 32Gi (units Mi, Gi, M or G)" % mem)
+        for key, low, high in (("min_instances", 0, 1000), ("max_instances", 1, 1000), ("concurrency", 1, 1000),
+                               ("timeout", 1, 3600), ("port", 1, 65535)):
+            if p[key] is not None and not low <= p[key] <= high:
+                problems.append("%s %d must be between %d and %d" % (key, p[key], low, high))
+        problems += _problems_in_resources({k: p[k] for k in ("cpu", "memory", "concurrency", "min_instances", "max_instances")})
+        problems += _problems_in_map("label", p["labels"], LABEL_KEY_RE, LABEL_VALUE_RE)
+        problems += _problems_in_map("annotation", p["annotations"], None, None)
+        names = list(p["env"] or {}) + list(p["secret_env"] or {})
+        for env_name in names:
+            if not ENV_NAME_RE.match(env_name) or env_name in RESERVED_ENV:
+                problems.append("environment variable name %r is invalid or reserved by Cloud Run" % env_name)
+        if len(set(names)) != len(names):
+            problems.append("environment variables %s are set both in env and secret_env"
+                            % sorted(set(n for n in names if names.count(n) > 1)))
+        for env_name, ref in (p["secret_env"] or {}).items():
+            version = str(ref.get("version", "")) if isinstance(ref, dict) else ""
+            if not isinstance(ref, dict) or not ref.get("secret") or not re.match(r"^([1-9][0-9]*|latest)$", version):
+                problems.append("secret_env %r must be a mapping with 'secret' and a 'version' number (or 'latest')" % env_name)
+        if p["tag"] is not None and not DNS_LABEL_RE.match(p["tag"]):
+            problems.append("tag %r must be a lowercase DNS label (letters, digits, '-'; starting with a letter)" % p["tag"])
+        if p["revision_suffix"] is not None and (not SUFFIX_RE.match(p["revision_suffix"])
+                                                 or len(p["name"]) + 1 + len(p["revision_suffix"]) > 63):
+            problems.append("revision_suffix %r must be lowercase letters, digits and '-', and the revision name "
+                            "'%s-SUFFIX' at most 63 characters" % (p["revision_suffix"], p["name"]))
+    if problems:
+        raise GcpError("Invalid parameters for Cloud Run service %s: %s. Nothing was changed." % (p["name"], "; ".join(problems)))
+    return ["secret_env %s uses version 'latest': Cloud Run reads it when an instance starts, so a rotated secret "
+            "reaches the service only through a new revision; pin a version number" % env_name
+            for env_name, ref in sorted((p["secret_env"] or {}).items()) if str(ref["version"]) == "latest"]
+
+
+def validate_traffic_entries(name, entries):
+    problems = []
+    tags = [e["tag"] for e in entries if e["tag"]]
+    for i, e in enumerate(entries):
+        where = "traffic[%d]" % i
+        if bool(e["revision"]) + bool(e["latest"]) > 1:
+            problems.append("%s names both a revision and latest: choose one" % where)
+        if not e["revision"] and not e["latest"] and not e["tag"]:
+            problems.append("%s needs a revision, latest: true, or the tag of a revision" % where)
+        if not 0 <= e["percent"] <= 100:
+            problems.append("%s percent %d must be between 0 and 100" % (where, e["percent"]))
+        if e["tag"] and not DNS_LABEL_RE.match(e["tag"]):
+            problems.append("%s tag %r must be a lowercase DNS label" % (where, e["tag"]))
+    for tag in sorted(set(t for t in tags if tags.count(t) > 1)):
+        problems.append("tag %r is given more than once" % tag)
+    total = sum(e["percent"] for e in entries)
+    if total != 100:
+        # Knative's rule, which Cloud Run follows (knative/serving pkg/apis/serving/v1/route_validation.go,
+        # validateTrafficList: "Traffic targets sum to %d, want 100").
+        problems.append("percentages sum to %d, want 100" % total)
+    if problems:
+        raise GcpError("Invalid traffic for Cloud Run service %s: %s. Nothing was changed." % (name, "; ".join(problems)))
+
+
+# ---------------------------------------------------------------- spec <-> Service
+
+def spec_of(service):
+    """The module's view of a Service (its options), for comparison and diff."""
+    t = service.template
+    c = t.containers[0] if t.containers else run_v2.Container()
+    limits = dict(c.resources.limits)
+    env, secret_env = {}, {}
+    for var in c.env:
+        ref = var.value_source.secret_key_ref
+        if ref.secret:
+            secret_env[var.name] = {"secret": ref.secret, "version": ref.version}
+        else:
+            env[var.name] = var.value
+    revision = t.revision
+    return dict(
+        image=c.image or None, command=list(c.command), args=list(c.args),
+        port=c.ports[0].container_port if c.ports else None, env=env, secret_env=secret_env,
+        cpu=limits.get("cpu"), memory=limits.get("memory"),
+        min_instances=t.scaling.min_instance_count, max_instances=t.scaling.max_instance_count or None,
+        concurrency=t.max_instance_request_concurrency or None,
+        timeout=int(t.timeout.total_seconds()) if t.timeout else None,
+        execution_environment=_enum_key(EXECUTION_ENVIRONMENTS, t.execution_environment.name),
+        service_account=t.service_account or None,
+        vpc_connector=t.vpc_access.connector or None,
+        vpc_egress=_enum_key(VPC_EGRESS, t.vpc_access.egress.name),
+        revision_suffix=revision[len(short_name(service.name)) + 1:] if revision else None,
+        ingress=_enum_key(INGRESS, service.ingress.name),
+        labels=dict(service.labels),
+        annotations={k: v for k, v in service.annotations.items() if k != STABLE_ANNOTATION},
+    )
+
+
+def _same(key, want, have):
+    if key == "cpu":
+        return cpu_millis(want) == cpu_millis(have or "1")
+    if key == "memory":
+        return memory_mib(want) == memory_mib(have or "512Mi")
+    if key == "secret_env":
+        return {k: dict(v, version=str(v["version"])) for k, v in want.items()} == have
+    if key == "env":
+        return {k: str(v) for k, v in want.items()} == have
+    return want == have
+
+
+def desired_spec(p, current):
+    """The options the user set, with labels and annotations merged per purge_*; only these are managed."""
+    want = {k: p[k] for k in TEMPLATE_KEYS + SERVICE_KEYS if p.get(k) is not None}
+    for key in ("labels", "annotations"):
+        if key in want and not p["purge_" + key]:
+            want[key] = dict(current.get(key) or {}, **want[key])
+    return want
+
+
+def changed_keys(want, current):
+    return sorted(k for k in want if not _same(k, want[k], current.get(k)))
+
+
+def apply_spec(service, want, revision_name):
+    """Write the managed options into ``service`` (a copy of the live one), leaving the rest alone."""
+    t = service.template
+    if not t.containers:
+        t.containers.append(run_v2.Container())
+    c = t.containers[0]
+    if "image" in want:
+        c.image = want["image"]
+    if "command" in want:
+        c.command = want["command"]
+    if "args" in want:
+        c.args = want["args"]
+    if "port" in want:
+        c.ports = [run_v2.ContainerPort(name="http1", container_port=want["port"])]
+    if "env" in want or "secret_env" in want:
+        have = spec_of(service)
+        env = want.get("env", have["env"])
+        secret_env = want.get("secret_env", have["secret_env"])
+        c.env = [run_v2.EnvVar(name=k, value=str(env[k])) for k in sorted(env)] + [
+            run_v2.EnvVar(name=k, value_source=run_v2.EnvVarSource(secret_key_ref=run_v2.SecretKeySelector(
+                secret=secret_env[k]["secret"], version=str(secret_env[k]["version"])))) for k in sorted(secret_env)]
+    for key in ("cpu", "memory"):
+        if key in want:
+            c.resources.limits[key] = want[key]
+    if "min_instances" in want:
+        t.scaling.min_instance_count = want["min_instances"]
+    if "max_instances" in want:
+        t.scaling.max_instance_count = want["max_instances"]
+    if "concurrency" in want:
+        t.max_instance_request_concurrency = want["concurrency"]
+    if "timeout" in want:
+        t.timeout = datetime.timedelta(seconds=want["timeout"])
+    if "execution_environment" in want:
+        t.execution_environment = EXECUTION_ENVIRONMENTS[want["execution_environment"]]
+    if "service_account" in want:
+        t.service_account = want["service_account"]
+    if "vpc_connector" in want:
+        t.vpc_access.connector = want["vpc_connector"]
+    if "vpc_egress" in want:
+        t.vpc_access.egress = VPC_EGRESS[want["vpc_egress"]]
+    if "ingress" in want:
+        service.ingress = INGRESS[want["ingress"]]
+    if "labels" in want:
+        service.labels = want["labels"]
+    if "annotations" in want:
+        stable = service.annotations.get(STABLE_ANNOTATION)
+        service.annotations = dict(want["annotations"], **({STABLE_ANNOTATION: stable} if stable else {}))
+    if revision_name:
+        t.revision = revision_name
+
+
+def new_revision_name(service_name, generation, suffix=None):
+    """Google's pattern ``{service}-{NNNNN}-{xyz}``, chosen here so that a retried request names the
+    same revision and cannot create a second one."""
+    if suffix:
+        return "%s-%s" % (service_name, suffix)
+    return "%s-%05d-%s" % (service_name, generation, "".join(random.choice(string.ascii_lowercase) for _ in range(3)))
+
+
+# ---------------------------------------------------------------- traffic
+
+LATEST = "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST"
+REVISION = "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION"
+
+
+def target(revision=None, percent=0, tag=""):
+    """A TrafficTarget: to ``revision``, or to LATEST when it is None."""
+    if revision is None:
+        return run_v2.TrafficTarget(type_=LATEST, percent=percent, tag=tag)
+    return run_v2.TrafficTarget(type_=REVISION, revision=revision, percent=percent, tag=tag)
+
+
+def traffic_view(targets):
+    """Targets or statuses as sorted plain tuples, for comparison and diff."""
+    rows = [dict(type="LATEST" if t.type_.name == LATEST else "REVISION", revision=t.revision or None,
+                 percent=t.percent, tag=t.tag or None) for t in targets]
+    return sorted(rows, key=lambda r: (-r["percent"], r["revision"] or "", r["tag"] or ""))
+
+
+def serving_revision(service):
+    """The revision that serves 100% of the traffic now, if one does."""
+    full = [s.revision for s in service.traffic_statuses if s.percent == 100]
+    return full[0] if full else None
+
+
+def _single_target(targets, latest):
+    full = [t for t in targets if t.percent == 100]
+    if not full:
+        return None
+    return latest if full[0].type_.name == LATEST else full[0].revision
+
+
+def remember_stable(service, current, latest):
+    """When traffic moves away from a revision that served 100%, note it as the rollback target."""
+    stable = serving_revision(current)
+    if stable and _single_target(service.traffic, latest) != stable:
+        service.annotations[STABLE_ANNOTATION] = stable
+
+
+def deploy_traffic(current, revision, mode, tag):
+    """Traffic for a new revision: all of it (LATEST at 100%) or none (pin LATEST where it points now,
+    as ``gcloud run deploy --no-traffic`` does), keeping other tags, and ``tag`` on the new revision."""
+    kept = []
+    for t in current.traffic:
+        if tag and t.tag == tag:
+            continue
+        if mode == "latest":
+            if t.tag and t.percent == 0:
+                kept.append(target(t.revision or None, 0, t.tag) if t.type_.name == REVISION else t)
+        elif t.type_.name == LATEST:
+            kept.append(target(short_name(current.latest_ready_revision), t.percent, t.tag))
+        else:
+            kept.append(t)
+    head = [target(None, 100)] if mode == "latest" else []
+    return head + kept + ([target(revision, 0, tag)] if tag else [])
+
+
+def summary(service):
+    """'rev-a 90% (tag stable), rev-b 10%' — what the service serves now."""
+    return ", ".join("%s %d%%%s" % (s.revision, s.percent, " (tag %s)" % s.tag if s.tag else "")
+                     for s in service.traffic_statuses if s.percent) or "nothing"
+
+
+def tag_uri(service, tag):
+    return next((s.uri for s in service.traffic_statuses if s.tag == tag), None)
+
+
+# ---------------------------------------------------------------- the module logic
+
+def _copy(service):
+    return type(service).deserialize(type(service).serialize(service))
+
+
+def _resource(p):
+    return "Cloud Run service %s in %s" % (p["name"], p["region"])
+
+
+def _read(session, client, path, resource):
+    return session.get("read", resource, client.get_service, name=path)
+
+
+def _apply(session, client, path, resource, build, verb):
+    """Read, build the new Service from what is live, and write it with the live etag; when someone
+    else changed the service in between (ABORTED), read again and rebuild instead of overwriting."""
+    for attempt in range(3):
+        current = _read(session, client, path, resource)
+        service, extra = build(current)
+        if service is None or session.check_mode:
+            return current, service, extra, None
+        try:
+            if current is None:
+                op = session.call("create", resource, client.create_service, parent=path.rsplit("/services/", 1)[0],
+                                  service=service, service_id=short_name(path))
+            else:
+                op = session.call(verb, resource, client.update_service, request={"service": service})
+            return current, service, extra, op
+        except GcpError as e:
+            if e.status != "ABORTED" or attempt == 2:
+                raise
+
+
+def _finish(session, client, path, resource, op, action):
+    """Wait for ``op`` (unless wait is off) and return the service as it then stands."""
+    p = session.params
+    if not p["wait"]:
+        return _read(session, client, path, resource)
+
+    def partial():
+        service = _read(session, client, path, resource)
+        return {"service": to_dict(service) if service else None}
+    try:
+        session.wait(op, action, resource, p["wait_timeout"], read_partial=partial)
+    except GcpError as e:
+        service = _read(session, client, path, resource)
+        reason = service.terminal_condition.message if service else ""
+        raise GcpError("%s%s The service now serves: %s." % (
+            e.msg, (" (%s)" % reason) if reason and reason not in e.msg else "", summary(service) if service else "nothing"),
+            **e.result)
+    return _read(session, client, path, resource)
+
+
+def deploy_service(session):
+    """cloud_run_service: make the service match the options; a template change is a new revision."""
+    p = session.params
+    for warning in validate_service_params(p):
+        session.warn(warning)
+    client = session.client(run_v2.ServicesClient)
+    path = service_path(session.project, p["region"], p["name"])
+    resource = _resource(p)
+    if p["state"] == "absent":
+        return _delete_service(session, client, path, resource)
+
+    def build(current):
+        have = spec_of(current) if current else {}
+        want = desired_spec(p, have)
+        problems = _problems_in_resources(dict(have, **want))
+        if problems:
+            raise GcpError("Invalid parameters for %s: %s. Nothing was changed." % (resource, "; ".join(problems)))
+        keys = changed_keys(want, have)
+        if current is not None and not keys:
+            return None, dict(have=have, want=want, keys=keys, revision=None)
+        new_template = current is None or any(k in TEMPLATE_KEYS for k in keys)
+        if current is None and p["traffic"] == "none":
+            raise GcpError("Cannot create %s without traffic: a new service serves its first revision. Deploy it with "
+                           "traffic=latest first (gcloud refuses --no-traffic on create too). Nothing was changed." % resource)
+        service = _copy(current) if current else run_v2.Service()
+        revision = None
+        if new_template:
+            revision = new_revision_name(p["name"], (current.generation if current else 0) + 1, p["revision_suffix"])
+        apply_spec(service, want, revision)
+        if new_template:
+            service.traffic = deploy_traffic(service, revision, p["traffic"], p["tag"])
+        if current is not None:
+            remember_stable(service, current, revision or short_name(current.latest_ready_revision))
+        return service, dict(have=have, want=want, keys=keys, revision=revision)
+
+    current, service, info, op = _apply(session, client, path, resource, build, "deploy a new revision of")
+    changed = service is not None
+    after = service
+    if op is not None:
+        after = _finish(session, client, path, resource, op, "deploy" if current else "create")
+    final = after if after is not None else current
+    return dict(
+        changed=changed,
+        service=to_dict(final),
+        revision=info["revision"] or short_name(final.latest_ready_revision),
+        created_revision=bool(info["revision"]),
+        url=final.uri or None,
+        tag_url=tag_uri(final, p["tag"]) if p["tag"] else None,
+        changed_options=info["keys"],
+        diff=dict(before=_diff_view(current), after=_diff_view(final)),
+    )
+
+
+def _diff_view(service):
+    if service is None:
+        return {}
+    view = spec_of(service)
+    view["traffic"] = traffic_view(service.traffic)
+    return view
+
+
+def _delete_service(session, client, path, resource):
+    current = _read(session, client, path, resource)
+    if current is None:
+        return dict(changed=False, service=None, diff=dict(before={}, after={}))
+    if not session.check_mode:
+        op = session.call("delete", resource, client.delete_service, name=path, etag=current.etag)
+        if session.params["wait"]:
+            session.wait(op, "delete", resource, session.params["wait_timeout"])
+    return dict(changed=True, service=None, diff=dict(before=_diff_view(current), after={}))
+
+
+def _resolve_targets(session, p, current, resource):
+    """TrafficTargets for the entries, with tag references resolved and revision names checked."""
+    by_tag = {s.tag: s.revision for s in current.traffic_statuses if s.tag}
+    revisions = set(short_name(r.name) for r in session.call(
+        "list revisions of", resource, session.client(run_v2.RevisionsClient).list_revisions, parent=current.name))
+    targets, problems = [], []
+    for i, e in enumerate(p["traffic"]):
+        revision = e["revision"]
+        if not revision and not e["latest"]:
+            revision = by_tag.get(e["tag"])
+            if revision is None:
+                problems.append("traffic[%d] tag %r names no revision of the service (tags now: %s)"
+                                % (i, e["tag"], ", ".join(sorted(by_tag)) or "none"))
+                continue
+        if revision and revision not in revisions:
+            problems.append("traffic[%d] revision %r does not exist (revisions: %s)" % (i, revision, ", ".join(sorted(revisions))))
+            continue
+        targets.append(target(revision, e["percent"], e["tag"] or ""))
+    if problems:
+        raise GcpError("Invalid traffic for %s: %s. Nothing was changed." % (resource, "; ".join(problems)))
+    return targets
+
+
+def rollback_targets(current, resource):
+    """100% to the revision that served 100% before the current split; every tag kept at 0%."""
+    stable = current.annotations.get(STABLE_ANNOTATION)
+    if not stable:
+        raise GcpError("Cannot roll back %s: no revision is recorded as having served 100%% before the current traffic "
+                       "(%s). Hint: set traffic to a named revision instead." % (resource, summary(current)))
+    targets = [target(stable, 100)]
+    for t in current.traffic:
+        if t.tag:
+            if t.revision == stable:
+                targets[0] = target(stable, 100, t.tag)
+            else:
+                targets.append(target(t.revision or None, 0, t.tag))
+    return targets
+
+
+def set_traffic(session):
+    """cloud_run_traffic: set the service's traffic targets, or roll back."""
+    p = session.params
+    resource = _resource(p)
+    if p["region"] not in REGIONS:
+        raise GcpError("Invalid region %r for %s: not a Cloud Run region. Nothing was changed." % (p["region"], resource))
+    if not p["rollback"]:
+        validate_traffic_entries(p["name"], p["traffic"])
+    client = session.client(run_v2.ServicesClient)
+    path = service_path(session.project, p["region"], p["name"])
+
+    def build(current):
+        if current is None:
+            raise GcpError("Cannot set traffic of %s: the service does not exist. Hint: deploy it with "
+                           "orchestra.gcp.cloud_run_service first." % resource)
+        targets = rollback_targets(current, resource) if p["rollback"] else _resolve_targets(session, p, current, resource)
+        if traffic_view(targets) == traffic_view(current.traffic):
+            return None, None
+        service = _copy(current)
+        service.traffic = targets
+        remember_stable(service, current, short_name(current.latest_ready_revision))
+        return service, None
+
+    current, service, _, op = _apply(session, client, path, resource, build, "update traffic of")
+    final = service if service is not None else current
+    if op is not None:
+        final = _finish(session, client, path, resource, op, "update traffic of")
+    return dict(
+        changed=service is not None,
+        service=to_dict(final),
+        traffic=traffic_view(final.traffic_statuses) if op is not None or service is None else traffic_view(final.traffic),
+        rolled_back_to=current.annotations.get(STABLE_ANNOTATION) if p["rollback"] else None,
+        diff=dict(before=dict(traffic=traffic_view(current.traffic)), after=dict(traffic=traffic_view(final.traffic))),
+    )
+
+
+def describe_service(session):
+    """cloud_run_service_info: the service, its revisions (readiness, creation time) and its traffic."""
+    p = session.params
+    resource = _resource(p)
+    if p["region"] not in REGIONS:
+        raise GcpError("Invalid region %r for %s: not a Cloud Run region." % (p["region"], resource))
+    client = session.client(run_v2.ServicesClient)
+    service = _read(session, client, service_path(session.project, p["region"], p["name"]), resource)
+    if service is None:
+        return dict(changed=False, exists=False, service=None, revisions=[], traffic=[])
+    served = {}
+    for s in service.traffic_statuses:
+        row = served.setdefault(s.revision, dict(percent=0, tags=[]))
+        row["percent"] += s.percent
+        if s.tag:
+            row["tags"].append(s.tag)
+    revisions = []
+    for r in session.call("list revisions of", resource, session.client(run_v2.RevisionsClient).list_revisions,
+                          parent=service.name):
+        name = short_name(r.name)
+        ready = next((c for c in r.conditions if c.type_ == "Ready"), None)
+        revisions.append(dict(
+            name=name, ready=bool(ready and ready.state.name == "CONDITION_SUCCEEDED"),
+            ready_message=ready.message if ready else "", create_time=r.create_time.isoformat() if r.create_time else None,
+            image=r.containers[0].image if r.containers else None,
+            percent=served.get(name, {}).get("percent", 0), tags=served.get(name, {}).get("tags", [])))
+    revisions.sort(key=lambda r: r["create_time"] or "", reverse=True)
+    return dict(
+        changed=False, exists=True, service=to_dict(service), url=service.uri or None,
+        latest_ready_revision=short_name(service.latest_ready_revision),
+        latest_created_revision=short_name(service.latest_created_revision),
+        stable_revision=service.annotations.get(STABLE_ANNOTATION),
+        revisions=revisions,
+        traffic=[dict(type="LATEST" if s.type_.name == LATEST else "REVISION", revision=s.revision, percent=s.percent,
+                      tag=s.tag or None, uri=s.uri or None) for s in service.traffic_statuses],
+    )
