@@ -26,7 +26,7 @@ try:
     import google.auth.exceptions
     from google.api_core import exceptions as gexc
     from google.api_core import retry as gretry
-    from google.api_core.client_info import ClientInfo
+    from google.api_core.gapic_v1.client_info import ClientInfo
     from google.auth import credentials as gcreds
     from google.auth import impersonated_credentials
     GOOGLE_IMPORT_ERROR = None
