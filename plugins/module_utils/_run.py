@@ -67,7 +67,7 @@ WAIT_ARGSPEC = dict(
 
 TEMPLATE_KEYS = ("image", "command", "args", "port", "env", "secret_env", "cpu", "memory", "min_instances",
                  "max_instances", "concurrency", "timeout", "execution_environment", "service_account",
-                 "vpc_connector", "vpc_egress", "revision_suffix")
+                 "vpc_connector", "vpc_egress", "revision")
 SERVICE_KEYS = ("ingress", "labels", "annotations")
 
 SERVICE_SPEC = dict(
@@ -283,7 +283,6 @@ def spec_of(service):
             secret_env[var.name] = {"secret": ref.secret, "version": ref.version}
         else:
             env[var.name] = var.value
-    revision = t.revision
     return dict(
         image=c.image or None, command=list(c.command), args=list(c.args),
         port=c.ports[0].container_port if c.ports else None, env=env, secret_env=secret_env,
@@ -295,7 +294,7 @@ def spec_of(service):
         service_account=t.service_account or None,
         vpc_connector=t.vpc_access.connector or None,
         vpc_egress=_enum_key(VPC_EGRESS, t.vpc_access.egress.name),
-        revision_suffix=revision[len(short_name(service.name)) + 1:] if revision else None,
+        revision=t.revision or None,
         ingress=_enum_key(INGRESS, service.ingress.name),
         labels=dict(service.labels),
         annotations={k: v for k, v in service.annotations.items() if k != STABLE_ANNOTATION},
@@ -317,6 +316,8 @@ def _same(key, want, have):
 def desired_spec(p, current):
     """The options the user set, with labels and annotations merged per purge_*; only these are managed."""
     want = {k: p[k] for k in TEMPLATE_KEYS + SERVICE_KEYS if p.get(k) is not None}
+    if p.get("revision_suffix"):
+        want["revision"] = new_revision_name(p["name"], 0, p["revision_suffix"])
     for key in ("labels", "annotations"):
         if key in want and not p["purge_" + key]:
             want[key] = dict(current.get(key) or {}, **want[key])
@@ -574,7 +575,7 @@ def _delete_service(session, client, path, resource):
     if current is None:
         return dict(changed=False, service=None, diff=dict(before={}, after={}))
     if not session.check_mode:
-        op = session.call("delete", resource, client.delete_service, name=path, etag=current.etag)
+        op = session.call("delete", resource, client.delete_service, request={"name": path, "etag": current.etag})
         if session.params["wait"]:
             session.wait(op, "delete", resource, session.params["wait_timeout"])
     return dict(changed=True, service=None, diff=dict(before=_diff_view(current), after={}))

@@ -19,6 +19,8 @@ from google.cloud import run_v2
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 LIVE_PROJECT = os.environ.get("ORCHESTRA_LIVE_PROJECT")
+# ansible-runner finds ansible-playbook on PATH: use the one beside this interpreter.
+os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]
 
 
 class Play:

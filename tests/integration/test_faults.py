@@ -18,7 +18,7 @@ def setup_v1(emulated):
 
 def test_three_503s_then_success_creates_one_revision(emulated):
     name, v1 = setup_v1(emulated)
-    emulated.emulator.admin("/_emulator/faults", {"method": "PATCH", "path": "/services/" + name, "status": 503, "count": 3})
+    emulated.emulator.admin("faults", {"method": "PATCH", "path": "/services/" + name, "status": 503, "count": 3})
     play = emulated.run([dict(name="v2", **deploy(name, "2.0.0"))])
     assert play.rc == 0, play.stdout
     assert [c["status"] for c in mutations(emulated, "PATCH")] == [503, 503, 503, 200]
@@ -29,7 +29,7 @@ def test_three_503s_then_success_creates_one_revision(emulated):
 
 def test_failing_image_keeps_the_previous_revision_serving(emulated):
     name, v1 = setup_v1(emulated)
-    emulated.emulator.admin("/_emulator/failing-images", {"pattern": "*:broken"})
+    emulated.emulator.admin("failing-images", {"pattern": "*:broken"})
     play = emulated.run([dict(name="v2", ignore_errors=True, **deploy(name, "broken"))])
     result = play.task("v2")
     assert result["_failed"]
@@ -43,7 +43,7 @@ def test_failing_image_keeps_the_previous_revision_serving(emulated):
 
 def test_failed_operation_is_reported(emulated):
     name, v1 = setup_v1(emulated)
-    emulated.emulator.admin("/_emulator/failing-operations",
+    emulated.emulator.admin("failing-operations",
                             {"method": "PATCH", "path": "/services/" + name, "count": 1, "code": 13, "message": "backend exploded"})
     play = emulated.run([dict(name="v2", ignore_errors=True, **deploy(name, "2.0.0"))])
     result = play.task("v2")
@@ -54,11 +54,11 @@ def test_failed_operation_is_reported(emulated):
 
 def test_timeout_reports_the_partial_state(emulated):
     name, v1 = setup_v1(emulated)
-    emulated.emulator.admin("/_emulator/config", {"operation_seconds": 30})
+    emulated.emulator.admin("config", {"operation_seconds": 30})
     try:
         play = emulated.run([dict(name="v2", ignore_errors=True, **deploy(name, "2.0.0", wait_timeout=1))])
     finally:
-        emulated.emulator.admin("/_emulator/config", {"operation_seconds": 0})
+        emulated.emulator.admin("config", {"operation_seconds": 0})
     result = play.task("v2")
     assert result["_failed"]
     assert "Timed out after 1s" in result["msg"] and "still running" in result["msg"]
@@ -67,10 +67,10 @@ def test_timeout_reports_the_partial_state(emulated):
 
 def test_image_change_under_no_wait_returns_at_once(emulated):
     name, v1 = setup_v1(emulated)
-    emulated.emulator.admin("/_emulator/config", {"operation_seconds": 30})
+    emulated.emulator.admin("config", {"operation_seconds": 30})
     try:
         play = emulated.run([dict(name="v2", **deploy(name, "2.0.0", wait=False))])
     finally:
-        emulated.emulator.admin("/_emulator/config", {"operation_seconds": 0})
+        emulated.emulator.admin("config", {"operation_seconds": 0})
     assert play.rc == 0 and play.task("v2")["changed"]
     assert play.task("v2")["created_revision"]
