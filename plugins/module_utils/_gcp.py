@@ -29,6 +29,7 @@ try:
     from google.api_core.gapic_v1.client_info import ClientInfo
     from google.auth import credentials as gcreds
     from google.auth import impersonated_credentials
+    from google.oauth2 import service_account
     GOOGLE_IMPORT_ERROR = None
 except ImportError:
     GOOGLE_IMPORT_ERROR = traceback.format_exc()
@@ -89,9 +90,30 @@ def retry_policy(deadline=RETRY_DEADLINE):
                         multiplier=RETRY_MULTIPLIER, timeout=deadline)
 
 
+def _translated(action, resource, method, *args, **kwargs):
+    """Call ``method``; API errors, and retries that ran out, become a ``GcpError``."""
+    try:
+        return method(*args, **kwargs)
+    except gexc.GoogleAPICallError as e:
+        raise api_error(action, resource, e)
+    except gexc.RetryError as e:
+        if isinstance(e.cause, gexc.GoogleAPICallError):
+            raise api_error(action, resource, e.cause)
+        raise GcpError("Failed to %s %s: gave up after retrying for %ss: %s" % (action, resource, RETRY_DEADLINE, e.cause))
+
+
+def _status_in_body(exc):
+    """The ``error.status`` of a REST error body: over REST a 409 may be ABORTED or ALREADY_EXISTS."""
+    try:
+        return exc.response.json()["error"]["status"]
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
+
+
 def describe_api_error(exc):
     """``(status, message)`` of a google.api_core error, without the request line it starts with."""
-    status = getattr(getattr(exc, "grpc_status_code", None), "name", None) or STATUS_NAMES.get(exc.code, str(exc.code))
+    status = (getattr(getattr(exc, "grpc_status_code", None), "name", None) or _status_in_body(exc)
+              or STATUS_NAMES.get(exc.code, str(exc.code)))
     message = re.sub(r"^[A-Z]+ https?://\S+: ", "", exc.message or "")
     return status, message
 
@@ -103,11 +125,22 @@ def api_error(action, resource, exc, **result):
                     status=status, **result)
 
 
-def _load_json(text, what):
+def _service_account_key(text, what, scopes):
+    """A service account key (JSON text or mapping) as credentials and its project.
+
+    Other credential types (external_account for Workload Identity Federation, authorized_user,
+    impersonated_service_account) are Application Default Credentials' job: google-auth deprecates
+    loading them through its generic loaders, and ADC reads GOOGLE_APPLICATION_CREDENTIALS.
+    """
     try:
-        return json.loads(text)
+        info = text if isinstance(text, dict) else json.loads(text)
     except ValueError as e:
         raise GcpError("%s is not valid JSON: %s" % (what, e))
+    if not isinstance(info, dict) or info.get("type") != "service_account":
+        kind = info.get("type") if isinstance(info, dict) else type(info).__name__
+        raise GcpError("%s holds a %r credential, not a service account key. Hint: point GOOGLE_APPLICATION_CREDENTIALS "
+                       "at it and use auth_kind=application; Application Default Credentials load it." % (what, kind))
+    return service_account.Credentials.from_service_account_info(info, scopes=scopes), info.get("project_id")
 
 
 def resolve_credentials(params, environ=None):
@@ -139,16 +172,20 @@ def resolve_credentials(params, environ=None):
 
     try:
         if contents is not None:
-            info = contents if isinstance(contents, dict) else _load_json(contents, "service_account_contents")
-            creds, project = google.auth.load_credentials_from_dict(info, scopes=scopes)
+            creds, project = _service_account_key(contents, "service_account_contents", scopes)
             source = "service_account_contents"
         elif path is not None:
-            creds, project = google.auth.load_credentials_from_file(path, scopes=scopes)
+            try:
+                with open(path) as f:
+                    text = f.read()
+            except OSError as e:
+                raise GcpError("Cannot read the service account file %s: %s" % (path, e.strerror))
+            creds, project = _service_account_key(text, "service account file %s" % path, scopes)
             source = "file %s" % path
         else:
             creds, project = google.auth.default(scopes=scopes)
             source = "application default credentials"
-    except google.auth.exceptions.GoogleAuthError as e:
+    except (google.auth.exceptions.GoogleAuthError, ValueError) as e:
         raise GcpError("Failed to load Google credentials: %s. Hint: pass service_account_file, set "
                        "GOOGLE_APPLICATION_CREDENTIALS, or run 'gcloud auth application-default login'." % e)
 
@@ -200,10 +237,8 @@ class Session:
 
     def call(self, action, resource, method, *args, **kwargs):
         """Call a client method with the retry policy; API errors become a ``GcpError``."""
-        try:
-            return method(*args, retry=self.retry, timeout=self.params["request_timeout"], **kwargs)
-        except gexc.GoogleAPICallError as e:
-            raise api_error(action, resource, e)
+        return _translated(action, resource, method, *args, retry=self.retry,
+                           timeout=self.params["request_timeout"], **kwargs)
 
     def get(self, action, resource, method, *args, **kwargs):
         """Like ``call`` for reads, but a missing resource is ``None``."""
@@ -222,13 +257,14 @@ class Session:
         """
         deadline = time.monotonic() + timeout
         pause = 0.1
-        while not operation.done(retry=self.retry):
+        name = operation.operation.name
+        while not _translated("poll operation %s to %s" % (name, action), resource, operation.done, retry=self.retry):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 partial = read_partial() if read_partial else {}
                 raise GcpError("Timed out after %ss waiting to %s %s (operation %s is still running; the "
                                "partial state is returned). Hint: re-run to converge, or raise wait_timeout."
-                               % (timeout, action, resource, operation.operation.name), **partial)
+                               % (timeout, action, resource, name), **partial)
             time.sleep(min(pause, remaining))
             pause = min(pause * 1.5, 5.0)
         error = operation.exception()
@@ -236,7 +272,7 @@ class Session:
             partial = read_partial() if read_partial else {}
             status, message = describe_api_error(error)
             raise GcpError("Failed to %s %s: operation %s failed: %s: %s" % (
-                action, resource, operation.operation.name, status, message), **partial)
+                action, resource, name, status, message), **partial)
         return operation.result()
 
 
@@ -247,6 +283,11 @@ class GcpModule:
         self.module = AnsibleModule(
             argument_spec=dict(AUTH_ARGSPEC, **argument_spec), supports_check_mode=True,
             mutually_exclusive=AUTH_MUTUALLY_EXCLUSIVE + list(mutually_exclusive), **constraints)
+        contents = self.module.params.get("service_account_contents")
+        if contents:
+            # A mapping given for this jsonarg option becomes a JSON string whose escaping differs from
+            # the values Ansible masked: mask the string itself too.
+            self.module.no_log_values.add(contents)
         if GOOGLE_IMPORT_ERROR:
             self.module.fail_json(msg=missing_required_lib("google-auth, google-api-core and google-cloud-run"),
                                   exception=GOOGLE_IMPORT_ERROR)

@@ -428,19 +428,19 @@ def remember_stable(service, current, latest):
 
 
 def deploy_traffic(current, revision, mode, tag):
-    """Traffic for a new revision: all of it (LATEST at 100%) or none (pin LATEST where it points now,
-    as ``gcloud run deploy --no-traffic`` does), keeping other tags, and ``tag`` on the new revision."""
+    """Traffic for a new revision: all of it (LATEST at 100%) or none (LATEST pinned where it points
+    now, as ``gcloud run deploy --no-traffic`` does). Other tags stay where they are (at 0% when the
+    new revision takes all the traffic); ``tag`` moves to the new revision."""
+    latest_ready = short_name(current.latest_ready_revision)
     kept = []
     for t in current.traffic:
-        if tag and t.tag == tag:
-            continue
+        pinned = t.revision if t.type_.name == REVISION else latest_ready
+        own_tag = "" if t.tag == tag else t.tag
         if mode == "latest":
-            if t.tag and t.percent == 0:
-                kept.append(target(t.revision or None, 0, t.tag) if t.type_.name == REVISION else t)
-        elif t.type_.name == LATEST:
-            kept.append(target(short_name(current.latest_ready_revision), t.percent, t.tag))
-        else:
-            kept.append(t)
+            if own_tag:  # a tag on LATEST keeps following the latest revision
+                kept.append(target(t.revision if t.type_.name == REVISION else None, 0, own_tag))
+        elif t.percent or own_tag:
+            kept.append(target(pinned, t.percent, own_tag))
     head = [target(None, 100)] if mode == "latest" else []
     return head + kept + ([target(revision, 0, tag)] if tag else [])
 
@@ -605,18 +605,17 @@ def _resolve_targets(session, p, current, resource):
 
 
 def rollback_targets(current, resource):
-    """100% to the revision that served 100% before the current split; every tag kept at 0%."""
+    """100% to the revision that served 100% before the current split; every tag kept, at 0%."""
     stable = current.annotations.get(STABLE_ANNOTATION)
     if not stable:
         raise GcpError("Cannot roll back %s: no revision is recorded as having served 100%% before the current traffic "
                        "(%s). Hint: set traffic to a named revision instead." % (resource, summary(current)))
-    targets = [target(stable, 100)]
-    for t in current.traffic:
-        if t.tag:
-            if t.revision == stable:
-                targets[0] = target(stable, 100, t.tag)
-            else:
-                targets.append(target(t.revision or None, 0, t.tag))
+    tagged = [t for t in current.traffic if t.tag]
+    stable_tags = [t.tag for t in tagged if t.revision == stable]
+    targets = [target(stable, 100, stable_tags[0] if stable_tags else "")]
+    for t in tagged:
+        if t.tag not in stable_tags[:1]:
+            targets.append(target(t.revision or None, 0, t.tag))
     return targets
 
 

@@ -1,0 +1,131 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""GcpModule: missing libraries, no_log of the key, and GcpError -> fail_json."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.orchestra.gcp.plugins.module_utils import _gcp
+from ansible_collections.orchestra.gcp.plugins.module_utils._gcp import GcpError, GcpModule
+
+MASK = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+
+
+def run_module(capsys, args, logic, argument_spec=None):
+    """Run ``logic`` as a module with ``args``; return (exit code, result JSON)."""
+    with patch_module_args(args):
+        with pytest.raises(SystemExit) as exit_info:
+            GcpModule(argument_spec or dict(name=dict(type="str"))).run(logic)
+    out = capsys.readouterr().out
+    return exit_info.value.code, json.loads(out)
+
+
+def never_called(session):
+    raise AssertionError("logic must not run")
+
+
+def test_missing_google_libraries(monkeypatch, capsys):
+    monkeypatch.setattr(_gcp, "GOOGLE_IMPORT_ERROR", "Traceback (most recent call last):\nImportError: No module named 'google'")
+
+    code, result = run_module(capsys, {"name": "svc"}, never_called)
+
+    assert code == 1
+    assert result["failed"] is True
+    assert "Failed to import the required Python library (google-auth, google-api-core and google-cloud-run)" in result["msg"]
+    # ansible-core 2.19 returns the traceback only when tracebacks are enabled; when it does, it is ours
+    assert "ImportError: No module named 'google'" in result.get("exception", "ImportError: No module named 'google'")
+
+
+def test_libraries_present_runs_logic(capsys):
+    assert _gcp.GOOGLE_IMPORT_ERROR is None
+    code, result = run_module(capsys, {"name": "svc"}, lambda s: dict(changed=False, name=s.params["name"]))
+    assert code == 0
+    assert result["name"] == "svc"
+    assert result["changed"] is False
+
+
+def test_auth_defaults_reach_logic(capsys, monkeypatch):
+    for var in ("GCP_PROJECT", "GCE_PROJECT", "ORCHESTRA_GCP_ENDPOINT"):
+        monkeypatch.delenv(var, raising=False)
+    code, result = run_module(capsys, {}, lambda s: dict(
+        changed=False, scopes=s.params["scopes"], timeout=s.params["request_timeout"], check=s.check_mode))
+    assert code == 0
+    assert result["scopes"] == [_gcp.CLOUD_PLATFORM_SCOPE]
+    assert result["timeout"] == 60.0
+    assert result["check"] is False
+
+
+def test_project_falls_back_to_gce_project(capsys, monkeypatch):
+    # AWX's Google credential exports GCE_PROJECT.
+    monkeypatch.delenv("GCP_PROJECT", raising=False)
+    monkeypatch.setenv("GCE_PROJECT", "proj-awx")
+    code, result = run_module(capsys, {}, lambda s: dict(changed=False, project=s.params["project"]))
+    assert result["project"] == "proj-awx"
+
+
+def echo_contents(session):
+    contents = session.params["service_account_contents"]
+    return dict(changed=False, echoed=contents, nested={"inner": [contents]})
+
+
+def test_service_account_contents_is_masked(capsys, sa_info):
+    info = sa_info("proj-secret")
+
+    code, result = run_module(capsys, {"service_account_contents": json.dumps(info)}, echo_contents)
+
+    assert code == 0
+    assert result["echoed"] == MASK
+    assert result["nested"] == {"inner": [MASK]}
+    assert result["invocation"]["module_args"]["service_account_contents"] == MASK
+    assert "PRIVATE KEY" not in json.dumps(result)
+
+
+def test_service_account_contents_as_mapping_is_masked(capsys, sa_info):
+    info = sa_info("proj-secret")
+
+    code, result = run_module(capsys, {"service_account_contents": info}, echo_contents)
+
+    assert code == 0
+    assert "PRIVATE KEY" not in json.dumps(result)
+    assert result["invocation"]["module_args"]["service_account_contents"] == MASK
+
+
+def test_service_account_file_and_contents_are_exclusive(capsys):
+    code, result = run_module(capsys, {"service_account_file": "/k.json", "service_account_contents": "{}"}, never_called)
+    assert code == 1
+    assert "mutually exclusive" in result["msg"]
+    assert "service_account_file" in result["msg"]
+
+
+def test_gcp_error_becomes_fail_json_with_partial_state(capsys):
+    def logic(session):
+        raise GcpError("Failed to deploy svc: boom. Hint: re-run.", status="INTERNAL", service={"name": "svc"})
+
+    code, result = run_module(capsys, {}, logic)
+
+    assert code == 1
+    assert result["failed"] is True
+    assert result["msg"] == "Failed to deploy svc: boom. Hint: re-run."
+    assert result["service"] == {"name": "svc"}
+
+
+def test_session_warnings_reach_module_output(capsys):
+    def logic(session):
+        session.warn("pin a version number")
+        return dict(changed=True)
+
+    code, result = run_module(capsys, {}, logic)
+
+    assert code == 0
+    assert result["changed"] is True
+    # ansible-core 2.19 returns warnings as WarningSummary objects; older cores as plain strings
+    assert "pin a version number" in json.dumps(result["warnings"])
+
+
+def test_check_mode_reaches_session(capsys):
+    code, result = run_module(capsys, {"_ansible_check_mode": True}, lambda s: dict(changed=False, check=s.check_mode))
+    assert result["check"] is True
