@@ -1,0 +1,1 @@
+"""A local, stateful double of the Google Cloud REST APIs that orchestra.gcp uses."""

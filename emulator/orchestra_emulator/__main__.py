@@ -1,0 +1,3 @@
+from orchestra_emulator.cli import main
+
+main()

@@ -1,0 +1,135 @@
+"""The admin API under /_emulator/ (a prefix Google does not use): health, reset, injected
+faults and failures, configuration, the log of mutating calls and a state dump."""
+
+import os
+import re
+import time
+
+from orchestra_emulator.errors import ApiError, invalid_argument, not_found
+
+PREFIX = "/_emulator/"
+
+
+class Admin:
+    def __init__(self, store, reset):
+        """`reset()` forgets everything, including what lives outside the store (listeners)."""
+        self._store = store
+        self._reset = reset
+        self.shutdown_requested = False
+        self._routes = {
+            ("GET", "health"): self._health,
+            ("POST", "reset"): self._reset_all,
+            ("POST", "faults"): self._add_fault,
+            ("POST", "failing-images"): self._add_failing_image,
+            ("POST", "failing-operations"): self._add_failing_operation,
+            ("POST", "config"): self._configure,
+            ("GET", "log"): self._log,
+            ("GET", "state"): self._state,
+            ("POST", "shutdown"): self._shutdown,
+        }
+
+    def handle(self, method, path, body):
+        """(HTTP status, JSON payload) for an admin request; `path` is below the prefix.
+        Raises ApiError for unknown endpoints and bad bodies."""
+        route = self._routes.get((method, path))
+        if route is None:
+            raise not_found(f"No admin endpoint {method} {PREFIX}{path}.")
+        return 200, route(body)
+
+    # -- hooks for API calls ----------------------------------------------------------------
+
+    def apply_fault(self, method, path):
+        """Delay and/or fail this API call if a fault matches it."""
+        fault = self._take("faults", method, path)
+        if fault is None:
+            return
+        time.sleep(fault["latency"])
+        if fault["status"]:
+            raise ApiError.for_http_status(fault["status"], f"Fault injected by the emulator for {method} {path}.")
+
+    def take_failing_operation(self, method, path):
+        """The operation error to answer this mutating call with, or None."""
+        rule = self._take("failing_operations", method, path)
+        return None if rule is None else {"code": rule["code"], "message": rule["message"]}
+
+    def record(self, method, path, query, status):
+        with self._store.mutate() as data:
+            data["log"].append({"time": time.time(), "method": method, "path": path, "query": query, "status": status})
+
+    def _take(self, kind, method, path):
+        """Use up one count of the first `kind` rule matching the call; return it or None.
+        The state is only written when a rule matched."""
+        with self._store.lock:
+            rules = self._store.data["admin"][kind]
+            rule = next((r for r in rules if r["method"] in ("*", method) and re.search(r["path"], path)), None)
+            if rule is not None:
+                with self._store.mutate():
+                    rule["count"] -= 1
+                    if rule["count"] <= 0:
+                        rules.remove(rule)
+        return rule
+
+    # -- endpoints --------------------------------------------------------------------------
+
+    def _health(self, _body):
+        return {"status": "ok", "pid": os.getpid()}
+
+    def _reset_all(self, _body):
+        self._reset()
+        return {}
+
+    def _add_fault(self, body):
+        fault = _rule(body, status=503, latency=0)
+        if not fault["status"] and not fault["latency"]:
+            raise invalid_argument("A fault needs a status, a latency or both.")
+        return self._append("faults", fault)
+
+    def _add_failing_image(self, body):
+        if not isinstance(body.get("pattern"), str):
+            raise invalid_argument('Expected {"pattern": "fnmatch glob"}.')
+        with self._store.mutate() as data:
+            data["admin"]["failing_images"].append(body["pattern"])
+            return {"failing_images": data["admin"]["failing_images"]}
+
+    def _add_failing_operation(self, body):
+        return self._append(
+            "failing_operations", _rule(body, code=13, message="Operation failed (injected by the emulator).")
+        )
+
+    def _configure(self, body):
+        with self._store.mutate() as data:
+            config = data["admin"]["config"]
+            for key, value in body.items():
+                if key not in config or not isinstance(value, (int, float)):
+                    raise invalid_argument(f"Unknown or non-numeric config key '{key}'.")
+                config[key] = value
+            return config
+
+    def _log(self, _body):
+        return {"calls": self._store.read()["log"]}
+
+    def _state(self, _body):
+        return self._store.read()
+
+    def _shutdown(self, _body):
+        self.shutdown_requested = True
+        return {"status": "stopping", "pid": os.getpid()}
+
+    def _append(self, kind, rule):
+        with self._store.mutate() as data:
+            data["admin"][kind].append(rule)
+            return {kind: data["admin"][kind]}
+
+
+def _rule(body, **defaults):
+    """A method/path rule with a count, plus `defaults` overridden by the body."""
+    rule = {"method": "*", "path": ".*", "count": 1, **defaults}
+    unknown = set(body) - set(rule)
+    if unknown:
+        raise invalid_argument(f"Unknown keys {sorted(unknown)}; expected {sorted(rule)}.")
+    rule.update(body)
+    try:
+        re.compile(rule["path"])
+    except re.error as error:
+        raise invalid_argument(f"Invalid path regex: {error}") from None
+    return rule

@@ -1,0 +1,111 @@
+"""The emulator without its HTTP server: routes a request to an admin endpoint or to the
+handler of the discovery method that serves it, and answers in Google's JSON shapes."""
+
+import dataclasses
+import json
+import sys
+import traceback
+import urllib.parse
+
+from orchestra_emulator import admin
+from orchestra_emulator.discovery import wants_enum_numbers
+from orchestra_emulator.errors import ApiError, invalid_argument, not_found
+from orchestra_emulator.operations import Operations
+from orchestra_emulator.run_v2 import CloudRunV2
+from orchestra_emulator.state import Store
+
+MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+OPERATION = "GoogleLongrunningOperation"
+
+
+@dataclasses.dataclass
+class Request:
+    variables: dict  # path variables, e.g. {"projectsId": ..., "locationsId": ...}
+    query: dict  # typed query parameters the method declares
+    body: dict  # validated, normalised request body
+
+
+class Emulator:
+    def __init__(self, state_dir):
+        self.store = Store(state_dir)
+        self._operations = Operations(self.store)
+        self._apis = [CloudRunV2(self.store, self._operations)]
+        self.admin = admin.Admin(self.store, reset=self.reset)
+        for api in self._apis:
+            api.restore()
+
+    def handle(self, method, target, body):
+        """(HTTP status, JSON payload) for one request; `target` is the path with its query."""
+        url = urllib.parse.urlsplit(target)
+        path, raw_query = url.path, url.query
+        if path.startswith(admin.PREFIX):
+            return self._admin(method, path[len(admin.PREFIX) :], body)
+        query = dict(urllib.parse.parse_qsl(raw_query, keep_blank_values=True))
+        try:
+            status, payload = 200, self._call(method, path, query, body)
+        except ApiError as error:
+            status, payload = error.http_status, error.body()
+        except Exception as error:  # noqa: BLE001 - a bug must still answer in Google's shape
+            traceback.print_exc(file=sys.stderr)
+            failure = ApiError("INTERNAL", f"Emulator error: {error!r}")
+            status, payload = failure.http_status, failure.body()
+        if method in MUTATING:
+            self.admin.record(method, path, query, status)
+        return status, payload
+
+    def reset(self):
+        for api in self._apis:
+            api.close()
+        self.store.reset()
+
+    def close(self):
+        for api in self._apis:
+            api.close()
+
+    def _admin(self, method, path, body):
+        try:
+            return self.admin.handle(method, path, _json(body))
+        except ApiError as error:
+            return error.http_status, error.body()
+
+    def _call(self, http_method, path, query, body):
+        self.admin.apply_fault(http_method, path)
+        api, method, variables = self._route(http_method, path)
+        handler, body_field = api.handlers.get(method.id, (None, None))
+        if handler is None:
+            raise ApiError("UNIMPLEMENTED", f"Method {method.id} is not implemented by the emulator.")
+        request = Request(
+            variables,
+            api.api.decode_query(method, query),
+            api.api.decode_body(method, _json(body), body_field) if body_field is not None else {},
+        )
+        failure = self.admin.take_failing_operation(http_method, path) if method.response_ref == OPERATION else None
+        result = self._failed_operation(variables, failure) if failure else handler(request)
+        if wants_enum_numbers(query) and method.response_ref:
+            result = api.api.encode_enum_numbers(method.response_ref, result)
+        return result
+
+    def _route(self, http_method, path):
+        for api in self._apis:
+            found = api.api.match(http_method, path)
+            if found:
+                return (api, *found)
+        # Google answers an HTML 404 here; the emulator keeps to its JSON error shape.
+        raise not_found(f"The requested URL {path} was not found on this server.")
+
+    def _failed_operation(self, variables, error):
+        parent = f"projects/{variables['projectsId']}/locations/{variables['locationsId']}"
+        with self.store.mutate() as data:
+            return self._operations.start(data, parent, error=error)
+
+
+def _json(body):
+    if not body:
+        return {}
+    try:
+        value = json.loads(body)
+    except ValueError:
+        raise invalid_argument("Invalid JSON payload received. Unexpected token.") from None
+    if not isinstance(value, dict):
+        raise invalid_argument("Invalid JSON payload received. Expected an object.")
+    return value

@@ -1,0 +1,379 @@
+"""Discovery documents drive routing, request validation and response enum encoding.
+
+The documents are the ones google-api-python-client ships in
+googleapiclient/discovery_cache/documents/. Validation mimics Google's JSON front end
+(proto3 JSON mapping, https://protobuf.dev/programming-guides/json/): unknown fields and
+wrongly typed values are 400 INVALID_ARGUMENT, `readOnly` fields are ignored on input, enums
+are accepted as names or numbers and stored as names, int64 as JSON strings. Error paths use
+proto field names (snake_case), as Google's messages do, e.g.
+`Unknown name "foo" at 'requests[0].update_cells': Cannot find field.`
+"""
+
+import base64
+import datetime
+import importlib.resources
+import json
+import re
+
+from orchestra_emulator.errors import invalid_argument
+
+# Enums whose proto numbers are not their positions in the discovery document, keyed by
+# their zero value. From google/api/launch_stage.proto and google/cloud/run/v2/condition.proto.
+_ENUM_NUMBERS = {
+    "LAUNCH_STAGE_UNSPECIFIED": {
+        "LAUNCH_STAGE_UNSPECIFIED": 0,
+        "UNIMPLEMENTED": 6,
+        "PRELAUNCH": 7,
+        "EARLY_ACCESS": 1,
+        "ALPHA": 2,
+        "BETA": 3,
+        "GA": 4,
+        "DEPRECATED": 5,
+    },
+    "COMMON_REASON_UNDEFINED": {
+        "COMMON_REASON_UNDEFINED": 0,
+        "UNKNOWN": 1,
+        "REVISION_FAILED": 3,
+        "PROGRESS_DEADLINE_EXCEEDED": 4,
+        "CONTAINER_MISSING": 6,
+        "CONTAINER_PERMISSION_DENIED": 7,
+        "CONTAINER_IMAGE_UNAUTHORIZED": 8,
+        "CONTAINER_IMAGE_AUTHORIZATION_CHECK_FAILED": 9,
+        "ENCRYPTION_KEY_PERMISSION_DENIED": 10,
+        "ENCRYPTION_KEY_CHECK_FAILED": 11,
+        "SECRETS_ACCESS_CHECK_FAILED": 12,
+        "WAITING_FOR_OPERATION": 13,
+        "IMMEDIATE_RETRY": 14,
+        "POSTPONED_RETRY": 15,
+        "INTERNAL": 16,
+        "VPC_NETWORK_NOT_FOUND": 17,
+    },
+}
+
+_SCALAR_TYPES = {
+    ("string", "int64"): "TYPE_INT64",
+    ("string", "uint64"): "TYPE_UINT64",
+    ("string", "byte"): "TYPE_BYTES",
+    ("string", "google-duration"): "type.googleapis.com/google.protobuf.Duration",
+    ("string", "google-datetime"): "type.googleapis.com/google.protobuf.Timestamp",
+    ("string", "google-fieldmask"): "type.googleapis.com/google.protobuf.FieldMask",
+    ("integer", "int32"): "TYPE_INT32",
+    ("integer", "uint32"): "TYPE_UINT32",
+    ("number", "double"): "TYPE_DOUBLE",
+    ("number", "float"): "TYPE_FLOAT",
+    ("boolean", None): "TYPE_BOOL",
+}
+_INT_RANGES = {
+    "int32": (-(2**31), 2**31 - 1),
+    "uint32": (0, 2**32 - 1),
+    "int64": (-(2**63), 2**63 - 1),
+    "uint64": (0, 2**64 - 1),
+}
+_DURATION = re.compile(r"^-?\d+(\.\d{1,9})?s$")
+_GLOBAL_PARAMETER = "$alt"
+
+
+def load_document(name):
+    """The discovery document `name` (e.g. "run.v2") shipped with google-api-python-client."""
+    documents = importlib.resources.files("googleapiclient") / "discovery_cache" / "documents"
+    return json.loads((documents / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def proto_schema_name(full_name):
+    """Discovery's schema name for a proto message: google.cloud.run.v2.Service -> GoogleCloudRunV2Service."""
+    return "".join(part[:1].upper() + part[1:] for part in full_name.split("."))
+
+
+def snake_case(name):
+    return re.sub(r"([A-Z])", r"_\1", name).lower()
+
+
+def wants_enum_numbers(query):
+    """True when the client asked for `$alt=json;enum-encoding=int`, as the official ones do."""
+    return "enum-encoding=int" in query.get(_GLOBAL_PARAMETER, "")
+
+
+class Method:
+    """One REST method of a discovery document, matched by HTTP method and path."""
+
+    def __init__(self, method_id, spec, service_path):
+        self.id = method_id
+        self.http_method = spec["httpMethod"]
+        self.request_ref = spec.get("request", {}).get("$ref")
+        self.response_ref = spec.get("response", {}).get("$ref")
+        self.query_parameters = {
+            name: param for name, param in spec.get("parameters", {}).items() if param.get("location") == "query"
+        }
+        self._pattern = _path_pattern(service_path + spec.get("flatPath", spec["path"]))
+
+    def match(self, http_method, path):
+        """The path variables when this method serves the request, else None."""
+        if http_method != self.http_method:
+            return None
+        found = self._pattern.fullmatch(path.lstrip("/"))
+        return found.groupdict() if found else None
+
+
+def _path_pattern(template):
+    """A regex for a discovery path: `{var}` is one segment, `{+var}` may span several."""
+    parts = re.split(r"(\{\+?\w+\})", template)
+    regex = ""
+    for part in parts:
+        variable = re.fullmatch(r"\{(\+?)(\w+)\}", part)
+        if not variable:
+            regex += re.escape(part)
+        elif variable.group(1):
+            regex += f"(?P<{variable.group(2)}>.+)"
+        else:
+            regex += f"(?P<{variable.group(2)}>[^/:]+)"
+    return re.compile(regex)
+
+
+class Api:
+    """One discovery document: its methods and a JSON codec for its schemas.
+
+    `proto_package` (e.g. google.cloud.run.v2) names message and enum types in error
+    messages the way Google does: `(type.googleapis.com/google.cloud.run.v2.IngressTraffic)`.
+    """
+
+    def __init__(self, name, proto_package):
+        document = load_document(name)
+        self.schemas = document["schemas"]
+        self._package = proto_package
+        self._schema_prefix = proto_schema_name(proto_package)
+        self.methods = list(_methods(document["resources"], document.get("servicePath", "")))
+        self._enums = {}
+
+    def match(self, http_method, path):
+        """(method, path variables) serving the request, or None."""
+        for method in self.methods:
+            variables = method.match(http_method, path)
+            if variables is not None:
+                return method, variables
+        return None
+
+    # -- input ---------------------------------------------------------------------------
+
+    def decode_query(self, method, query):
+        """The method's query parameters, typed; unknown parameters are ignored."""
+        decoded = {}
+        for name, value in query.items():
+            param = method.query_parameters.get(name)
+            if param is not None:
+                decoded[name] = self._decode_scalar(param, _query_value(param, value), snake_case(name))
+        return decoded
+
+    def decode_body(self, method, body, root):
+        """The request body validated against the method's request schema and normalised.
+
+        `root` is the proto field that holds the body (e.g. "service"), used in error paths.
+        """
+        if method.request_ref is None:
+            return {}
+        return self._decode_message(self.schemas[method.request_ref], body, root, method.request_ref)
+
+    def _decode_message(self, schema, value, path, ref=None):
+        if not isinstance(value, dict):
+            raise _invalid_value(path, self._message_type(ref), value)
+        properties = schema.get("properties", {})
+        decoded = {}
+        for key, item in value.items():
+            prop = properties.get(key)
+            if prop is None:
+                where = f" at '{path}'" if path else ""
+                raise invalid_argument(
+                    f'Invalid JSON payload received. Unknown name "{key}"{where}: Cannot find field.',
+                    field=path,
+                )
+            if item is None or prop.get("readOnly"):
+                continue
+            decoded[key] = self._decode_value(prop, item, _join(path, snake_case(key)))
+        return decoded
+
+    def _decode_value(self, prop, value, path):
+        if "$ref" in prop:
+            return self._decode_message(self.schemas[prop["$ref"]], value, path, prop["$ref"])
+        kind = prop.get("type")
+        if kind == "array":
+            if not isinstance(value, list):
+                raise _invalid_value(path, "TYPE_ARRAY", value)
+            return [self._decode_value(prop["items"], item, f"{path}[{i}]") for i, item in enumerate(value)]
+        if kind == "object" and "additionalProperties" in prop:
+            if not isinstance(value, dict):
+                raise _invalid_value(path, "TYPE_MAP", value)
+            values = prop["additionalProperties"]
+            return {key: self._decode_value(values, item, f"{path}[{key}]") for key, item in value.items()}
+        if kind == "object":
+            return self._decode_message(prop, value, path)
+        return self._decode_scalar(prop, value, path)
+
+    def _decode_scalar(self, prop, value, path):
+        if "enum" in prop:
+            return self._decode_enum(prop, value, path)
+        kind, fmt = prop.get("type"), prop.get("format")
+        type_name = _SCALAR_TYPES.get((kind, fmt), "TYPE_STRING")
+        try:
+            return _SCALAR_DECODERS[kind](value, fmt)
+        except (TypeError, ValueError):
+            raise _invalid_value(path, type_name, value) from None
+
+    def _decode_enum(self, prop, value, path):
+        enum = self._enum(prop["enum"])
+        if isinstance(value, str) and value in enum.numbers:
+            return value
+        if isinstance(value, int) and not isinstance(value, bool) and value in enum.names_by_number:
+            return enum.names_by_number[value]
+        raise _invalid_value(path, self._enum_type(prop["enum"]), value)
+
+    # -- output --------------------------------------------------------------------------
+
+    def encode_enum_numbers(self, ref, value):
+        """`value` (a `ref` object) with its enums as numbers, for `enum-encoding=int`."""
+        return self._encode(self.schemas[ref], value)
+
+    def _encode(self, prop, value):
+        if "$ref" in prop:
+            prop = self.schemas[prop["$ref"]]
+        if "enum" in prop and isinstance(value, str):
+            return self._enum(prop["enum"]).numbers.get(value, value)
+        if isinstance(value, list) and "items" in prop:
+            return [self._encode(prop["items"], item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        if "@type" in value:
+            return self._encode_any(value)
+        if "additionalProperties" in prop:
+            values = prop["additionalProperties"]
+            return {key: self._encode(values, item) for key, item in value.items()}
+        properties = prop.get("properties", {})
+        return {key: self._encode(properties.get(key, {}), item) for key, item in value.items()}
+
+    def _encode_any(self, value):
+        """A google.protobuf.Any: encoded by the schema its `@type` names, when known."""
+        ref = proto_schema_name(value["@type"].rsplit("/", 1)[-1])
+        if ref not in self.schemas:
+            return value
+        return {"@type": value["@type"], **self._encode(self.schemas[ref], _without(value, "@type"))}
+
+    # -- type names ----------------------------------------------------------------------
+
+    def _enum(self, names):
+        key = tuple(names)
+        if key not in self._enums:
+            self._enums[key] = _Enum(names)
+        return self._enums[key]
+
+    def _message_type(self, ref):
+        if ref and ref.startswith(self._schema_prefix):
+            return f"type.googleapis.com/{self._package}.{ref[len(self._schema_prefix):]}"
+        return "TYPE_MESSAGE"
+
+    def _enum_type(self, names):
+        """Google names the enum type; discovery does not. Following the proto style guide,
+        values carry their enum's name as prefix (INGRESS_TRAFFIC_ALL -> IngressTraffic)."""
+        prefix = _common_word_prefix(names)
+        if not prefix:
+            return "TYPE_ENUM"
+        camel = "".join(word.capitalize() for word in prefix)
+        return f"type.googleapis.com/{self._package}.{camel}"
+
+
+class _Enum:
+    def __init__(self, names):
+        self.numbers = _ENUM_NUMBERS.get(names[0]) or {name: i for i, name in enumerate(names)}
+        self.names_by_number = {number: name for name, number in self.numbers.items()}
+
+
+def _methods(resources, service_path, prefix=""):
+    for resource_name, resource in resources.items():
+        path = f"{prefix}{resource_name}."
+        for method_name, spec in resource.get("methods", {}).items():
+            yield Method(spec.get("id", path + method_name), spec, service_path)
+        yield from _methods(resource.get("resources", {}), service_path, path)
+
+
+def _common_word_prefix(names):
+    split = [name.split("_") for name in names]
+    prefix = []
+    for words in zip(*split):
+        if len(set(words)) != 1:
+            break
+        prefix.append(words[0])
+    if any(len(words) == len(prefix) for words in split):
+        return prefix[:-1]
+    return prefix
+
+
+def _query_value(param, value):
+    """Query strings carry text; typed parameters are parsed like their JSON form."""
+    if param.get("type") == "boolean" and value in ("true", "false"):
+        return value == "true"
+    if param.get("type") == "integer" and re.fullmatch(r"-?\d+", value):
+        return int(value)
+    return value
+
+
+def _decode_boolean(value, _fmt):
+    if not isinstance(value, bool):
+        raise TypeError
+    return value
+
+
+def _decode_integer(value, fmt):
+    if isinstance(value, bool) or not isinstance(value, (int, str, float)):
+        raise TypeError
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError
+    number = int(value)
+    low, high = _INT_RANGES.get(fmt, _INT_RANGES["int32"])
+    if not low <= number <= high:
+        raise ValueError
+    return number
+
+
+def _decode_number(value, _fmt):
+    if isinstance(value, str) and value in ("NaN", "Infinity", "-Infinity"):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError
+    return value
+
+
+def _decode_string(value, fmt):
+    if fmt in ("int64", "uint64"):
+        return str(_decode_integer(value, fmt))
+    if not isinstance(value, str):
+        raise TypeError
+    if fmt == "google-duration" and not _DURATION.match(value):
+        raise ValueError
+    if fmt == "google-datetime":
+        datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if fmt == "byte":  # standard or URL-safe base64, padding optional (binascii.Error is a ValueError)
+        urlsafe = value.replace("+", "-").replace("/", "_")
+        base64.urlsafe_b64decode(urlsafe + "=" * (-len(urlsafe) % 4))
+    return value
+
+
+def _decode_any(value, _fmt):
+    return value
+
+
+_SCALAR_DECODERS = {
+    "boolean": _decode_boolean,
+    "integer": _decode_integer,
+    "number": _decode_number,
+    "string": _decode_string,
+    "any": _decode_any,
+}
+
+
+def _invalid_value(path, type_name, value):
+    return invalid_argument(f"Invalid value at '{path}' ({type_name}), {json.dumps(value)}", field=path)
+
+
+def _join(path, name):
+    return f"{path}.{name}" if path else name
+
+
+def _without(mapping, key):
+    return {k: v for k, v in mapping.items() if k != key}

@@ -1,0 +1,579 @@
+"""Cloud Run Admin API v2 (run.v2.json): services, revisions and their operations.
+
+Resources are stored as Google returns them, under state["resources"]["run.v2"]:
+{"services": {name: Service}, "revisions": {name: Revision}}.
+"""
+
+import copy
+import datetime
+import fnmatch
+import random
+import re
+import string
+import uuid
+
+from orchestra_emulator import paging, serving, traffic
+from orchestra_emulator.discovery import Api
+from orchestra_emulator.errors import (
+    RPC_CODES,
+    aborted,
+    already_exists,
+    failed_precondition,
+    invalid_argument,
+    not_found,
+)
+from orchestra_emulator.operations import typed
+
+SERVICE_TYPE = "google.cloud.run.v2.Service"
+REVISION_TYPE = "google.cloud.run.v2.Revision"
+SUCCEEDED = "CONDITION_SUCCEEDED"
+FAILED = "CONDITION_FAILED"
+CALLER = "emulator@orchestra.local"
+
+# Cloud Run regions, https://cloud.google.com/run/docs/locations
+LOCATIONS = frozenset("""
+    us-central1 us-east1 us-east4 us-east5 us-south1 us-west1 us-west2 us-west3 us-west4
+    northamerica-northeast1 northamerica-northeast2 southamerica-east1 southamerica-west1
+    europe-central2 europe-north1 europe-southwest1 europe-west1 europe-west2 europe-west3
+    europe-west4 europe-west6 europe-west8 europe-west9 europe-west10 europe-west12
+    me-central1 me-central2 me-west1 africa-south1 asia-east1 asia-east2 asia-northeast1
+    asia-northeast2 asia-northeast3 asia-south1 asia-south2 asia-southeast1 asia-southeast2
+    australia-southeast1 australia-southeast2
+    """.split())
+
+# A letter, then lowercase letters, digits or hyphens, not ending with a hyphen, under 50
+# characters: https://cloud.google.com/run/docs/deploying#service (service name rules).
+_SERVICE_ID = re.compile(r"^[a-z]([a-z0-9-]{0,47}[a-z0-9])?$")
+
+# run.v2.json, `annotations`/`labels` of Service and RevisionTemplate: "Cloud Run API v2 does
+# not support annotations with `run.googleapis.com`, `cloud.googleapis.com`,
+# `serving.knative.dev`, or `autoscaling.knative.dev` namespaces, and they will be rejected."
+RESERVED_NAMESPACES = ("run.googleapis.com", "cloud.googleapis.com", "serving.knative.dev", "autoscaling.knative.dev")
+
+# https://cloud.google.com/resource-manager/docs/creating-managing-labels#requirements
+_LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+_LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
+
+# The message Cloud Run gives when a revision's container does not start.
+_CONTAINER_FAILED = (
+    "Revision '{}' is not ready and cannot serve traffic. The user-provided container failed to start "
+    "and listen on the port defined provided by the PORT=8080 environment variable."
+)
+
+
+class CloudRunV2:
+    """Handlers for run.v2 methods, keyed by discovery method id."""
+
+    def __init__(self, store, operations):
+        self.api = Api("run.v2", "google.cloud.run.v2")
+        self._store = store
+        self._operations = operations
+        self._listeners = serving.Listeners(self.respond)
+        # Template fields that a Revision also has (containers, scaling, timeout, labels, ...).
+        self._revision_fields = set(self.api.schemas["GoogleCloudRunV2Revision"]["properties"])
+        self._spec_fields = _writable(self.api.schemas["GoogleCloudRunV2Service"]) - {"name", "etag"}
+        prefix = "run.projects.locations."
+        # method id -> (handler, proto field holding the request body)
+        self.handlers = {
+            prefix + "services.create": (self.create_service, "service"),
+            prefix + "services.get": (self.get_service, None),
+            prefix + "services.list": (self.list_services, None),
+            prefix + "services.patch": (self.update_service, "service"),
+            prefix + "services.delete": (self.delete_service, None),
+            prefix + "services.revisions.get": (self.get_revision, None),
+            prefix + "services.revisions.list": (self.list_revisions, None),
+            prefix + "services.revisions.delete": (self.delete_revision, None),
+            prefix + "operations.get": (self.get_operation, None),
+            prefix + "operations.list": (self.list_operations, None),
+            prefix + "operations.wait": (self.wait_operation, ""),
+            prefix + "operations.delete": (self.delete_operation, None),
+        }
+
+    # -- services --------------------------------------------------------------------------
+
+    def create_service(self, request):
+        parent = _parent(request.variables)
+        service_id = request.query.get("serviceId", "")
+        _check_service_id(service_id)
+        name = f"{parent}/services/{service_id}"
+        with self._store.mutate() as data:
+            if name in _services(data):
+                raise already_exists(f"Resource '{service_id}' already exists.")
+            return self._deploy(data, name, None, self._spec(request.body), request.query)
+
+    def get_service(self, request):
+        with self._store.lock:
+            return copy.deepcopy(self._service(self._store.data, request.variables))
+
+    def list_services(self, request):
+        parent = _parent(request.variables)
+        with self._store.lock:
+            services = [
+                copy.deepcopy(s) for n, s in sorted(_services(self._store.data).items()) if n.startswith(parent + "/")
+            ]
+        return _page("services", services, request.query)
+
+    def update_service(self, request):
+        name = _service_name(request.variables)
+        with self._store.mutate() as data:
+            current = _services(data).get(name)
+            if current is None and not request.query.get("allowMissing"):
+                raise _not_found("SERVICE", request.variables, request.variables["servicesId"])
+            if current is None:
+                _check_service_id(request.variables["servicesId"])
+                return self._deploy(data, name, None, self._spec(request.body), request.query)
+            _check_etag(request.body.get("etag"), current)
+            spec = _apply_mask(self._spec(current), self._spec(request.body), request.query.get("updateMask"))
+            return self._deploy(data, name, current, spec, request.query)
+
+    def delete_service(self, request):
+        with self._store.mutate() as data:
+            service = self._service(data, request.variables)
+            _check_etag(request.query.get("etag"), service)
+            if not request.query.get("validateOnly"):
+                self._remove_service(data, service["name"])
+            return self._finished(data, _parent(request.variables), typed(SERVICE_TYPE, service))
+
+    def _remove_service(self, data, name):
+        del _services(data)[name]
+        revisions = _revisions(data)
+        for revision_name in [n for n in revisions if n.startswith(name + "/revisions/")]:
+            del revisions[revision_name]
+        self._listeners.close_service(name)
+        data["listeners"].pop(name, None)
+
+    # -- deploying ------------------------------------------------------------------------
+
+    def _deploy(self, data, name, current, spec, query):
+        """Apply `spec` to the service `name` (`current` is None when creating it) and
+        return its operation. Everything is checked before anything changes."""
+        _check_spec(spec)
+        template_changed = (
+            current is None or query.get("forceNewRevision") or _template_changed(current["template"], spec["template"])
+        )
+        service = self._next_service(name, current, spec, template_changed)
+        revision = self._new_revision(data, service, spec["template"]) if template_changed else None
+        known = {_short(n) for n in _revisions(data) if n.startswith(name + "/")} | (
+            {_short(revision["name"])} if revision else set()
+        )
+        traffic.check_revisions_exist(service["traffic"], known)
+        parent = name.rsplit("/services/", 1)[0]
+        if query.get("validateOnly"):
+            return self._finished(data, parent, typed(SERVICE_TYPE, service))
+        if revision:
+            _revisions(data)[revision["name"]] = revision
+            service["latestCreatedRevision"] = _short(revision["name"])
+        failure = _first_unready(data, service)
+        if failure is None:
+            _mark_serving(service)
+        else:
+            _mark_failed(service, failure)
+        _services(data)[name] = service
+        self._listen(data, service)
+        return self._operations.start(
+            data,
+            parent,
+            metadata=typed(SERVICE_TYPE, service),
+            response=typed(SERVICE_TYPE, service),
+            error={"code": RPC_CODES["FAILED_PRECONDITION"], "message": failure} if failure else None,
+        )
+
+    def _spec(self, service):
+        """The fields of a service that its caller sets."""
+        return {key: value for key, value in service.items() if key in self._spec_fields}
+
+    def _next_service(self, name, current, spec, template_changed):
+        """The service after this change, before its revisions and traffic are resolved.
+        Google defaults `ingress` to ALL, `launchStage` to GA and `traffic` to 100% LATEST."""
+        now = _now()
+        if current:
+            service = {key: value for key, value in copy.deepcopy(current).items() if key not in self._spec_fields}
+        else:
+            service = {
+                "name": name,
+                "uid": str(uuid.uuid4()),
+                "generation": "0",
+                "createTime": now,
+                "creator": CALLER,
+                "observedGeneration": "0",
+                "trafficStatuses": [],
+                "conditions": [],
+            }
+        spec = {"ingress": "INGRESS_TRAFFIC_ALL", "launchStage": "GA", **spec}
+        spec["traffic"] = spec.get("traffic") or [{"type": traffic.LATEST, "percent": 100}]
+        service.update(spec)
+        if template_changed or spec != (self._spec(current) if current else None):
+            service["generation"] = str(int(service["generation"]) + 1)
+        service.update({"updateTime": now, "lastModifier": CALLER, "etag": _etag(), "reconciling": False})
+        return service
+
+    def _new_revision(self, data, service, template):
+        service_id = _short(service["name"])
+        revision_id = template.get("revision") or _revision_id(service_id, service["generation"])
+        if not revision_id.startswith(service_id + "-"):
+            raise invalid_argument(f"Revision name must start with '{service_id}-'.", field="service.template.revision")
+        name = f"{service['name']}/revisions/{revision_id}"
+        if name in _revisions(data):
+            raise already_exists(f"Revision named '{revision_id}' with different configuration already exists.")
+        failing = any(_image_fails(data, c.get("image", "")) for c in template.get("containers", []))
+        now = _now()
+        return {
+            **{key: value for key, value in template.items() if key in self._revision_fields},
+            "name": name,
+            "uid": str(uuid.uuid4()),
+            "generation": "1",
+            "createTime": now,
+            "updateTime": now,
+            "service": service["name"],
+            "launchStage": service["launchStage"],
+            "conditions": _revision_conditions(_CONTAINER_FAILED.format(revision_id) if failing else None, now),
+            "observedGeneration": "1",
+            "reconciling": False,
+            "etag": _etag(),
+        }
+
+    def _listen(self, data, service):
+        """Open the service URL and one URL per tag, and record them on the service."""
+        ports = data["listeners"].setdefault(service["name"], {})
+        tags = [status["tag"] for status in service["trafficStatuses"] if status.get("tag")]
+        self._listeners.ensure(ports, service["name"], [""] + tags)
+        _set_urls(service, ports)
+
+    def close(self):
+        """Stop serving every service URL (the state keeps their ports)."""
+        self._listeners.close_all()
+
+    def restore(self):
+        """Bind the listeners of a loaded state again (ports may change if taken)."""
+        with self._store.mutate() as data:
+            self._listeners.restore(data["listeners"])
+            for name, ports in data["listeners"].items():
+                _set_urls(_services(data)[name], ports)
+
+    # -- revisions ------------------------------------------------------------------------
+
+    def get_revision(self, request):
+        with self._store.lock:
+            return copy.deepcopy(self._revision(self._store.data, request.variables))
+
+    def list_revisions(self, request):
+        parent = _service_name(request.variables)
+        with self._store.lock:
+            self._service(self._store.data, request.variables)
+            revisions = [
+                copy.deepcopy(r) for n, r in _revisions(self._store.data).items() if n.startswith(parent + "/")
+            ]
+        revisions.sort(key=lambda r: (r["createTime"], r["name"]), reverse=True)
+        return _page("revisions", revisions, request.query)
+
+    def delete_revision(self, request):
+        with self._store.mutate() as data:
+            revision = self._revision(data, request.variables)
+            _check_etag(request.query.get("etag"), revision)
+            service = _services(data)[revision["service"]]
+            revision_id = _short(revision["name"])
+            if any(
+                s.get("revision") == revision_id and (s.get("percent") or s.get("tag"))
+                for s in service["trafficStatuses"]
+            ):
+                raise failed_precondition(
+                    f"Revision '{revision_id}' is serving traffic or tagged and cannot be deleted."
+                )
+            if not request.query.get("validateOnly"):
+                del _revisions(data)[revision["name"]]
+            return self._finished(data, _parent(request.variables), typed(REVISION_TYPE, revision))
+
+    # -- operations -----------------------------------------------------------------------
+
+    def get_operation(self, request):
+        return self._operations.get(_operation_name(request.variables))
+
+    def list_operations(self, request):
+        return self._operations.list(
+            _parent(request.variables), request.query.get("pageSize"), request.query.get("pageToken")
+        )
+
+    def wait_operation(self, request):
+        timeout = float(request.body.get("timeout", "10s").rstrip("s"))
+        return self._operations.wait(_operation_name(request.variables), timeout)
+
+    def delete_operation(self, request):
+        self._operations.delete(_operation_name(request.variables))
+        return {}
+
+    # -- serving --------------------------------------------------------------------------
+
+    def respond(self, service_name, tag):
+        """What a service URL (tag "") or tag URL answers: (status, payload, revision)."""
+        with self._store.lock:
+            service = _services(self._store.data).get(service_name)
+            statuses = service["trafficStatuses"] if service else []
+            revision_id = _pick_revision(statuses, tag)
+            if revision_id is None:
+                return 503, {"error": f"No revision of '{service_name}' serves this URL."}, None
+            revision = _revisions(self._store.data)[f"{service_name}/revisions/{revision_id}"]
+            container = revision["containers"][0]
+        payload = {
+            "revision": revision_id,
+            "service": _short(service_name),
+            "image": container.get("image"),
+            "env": [variable["name"] for variable in container.get("env", [])],
+            "tag": tag or None,
+        }
+        return 200, payload, revision_id
+
+    # -- lookups --------------------------------------------------------------------------
+
+    def _service(self, data, variables):
+        service = _services(data).get(_service_name(variables))
+        if service is None:
+            raise _not_found("SERVICE", variables, variables["servicesId"])
+        return service
+
+    def _revision(self, data, variables):
+        name = f"{_service_name(variables)}/revisions/{variables['revisionsId']}"
+        revision = _revisions(data).get(name)
+        if revision is None:
+            raise _not_found("REVISION", variables, variables["revisionsId"])
+        return revision
+
+    def _finished(self, data, parent, result):
+        """The operation of a change that needs no rollout."""
+        return self._operations.start(data, parent, metadata=result, response=result)
+
+
+# -- the service object ----------------------------------------------------------------------
+
+
+def _apply_mask(current, patch, update_mask):
+    """`current` with the fields named by `update_mask` taken from `patch`; no mask or "*"
+    replaces them all (AIP-134)."""
+    if update_mask in (None, "", "*"):
+        return patch
+    merged = copy.deepcopy(current)
+    for path in update_mask.split(","):
+        _copy_path(patch, merged, [_camel_case(part) for part in path.strip().split(".")])
+    return merged
+
+
+def _copy_path(source, target, keys):
+    for key in keys[:-1]:
+        source = source.get(key, {})
+        target = target.setdefault(key, {})
+    if keys[-1] in source:
+        target[keys[-1]] = copy.deepcopy(source[keys[-1]])
+    else:
+        target.pop(keys[-1], None)
+
+
+def _first_unready(data, service):
+    """The failure message of the first revision the service needs that is not Ready, else None.
+
+    The latest created revision must be Ready (Knative's ConfigurationsReady), and so must every
+    revision named in `traffic`."""
+    needed = [service["latestCreatedRevision"]] + [
+        t["revision"] for t in service["traffic"] if t["type"] == traffic.REVISION
+    ]
+    for revision_id in needed:
+        revision = _revisions(data).get(f"{service['name']}/revisions/{revision_id}")
+        ready = _ready_condition(revision) if revision else {"state": SUCCEEDED}
+        if ready["state"] != SUCCEEDED:
+            return ready["message"]
+    return None
+
+
+def _mark_serving(service):
+    """A successful rollout: traffic as requested, everything observed, Ready."""
+    latest = service["latestReadyRevision"] = service["latestCreatedRevision"]
+    service["observedGeneration"] = service["generation"]
+    service["trafficStatuses"] = traffic.statuses(service["traffic"], latest)
+    now = _now()
+    service["terminalCondition"] = _condition("Ready", SUCCEEDED, now)
+    service["conditions"] = [
+        _condition("RoutesReady", SUCCEEDED, now),
+        _condition("ConfigurationsReady", SUCCEEDED, now),
+    ]
+
+
+def _mark_failed(service, message):
+    """A failed rollout: the last serving state stays, the terminal condition tells why."""
+    now = _now()
+    service["terminalCondition"] = {**_condition("Ready", FAILED, now), "message": message, "reason": "REVISION_FAILED"}
+    service["conditions"] = [
+        _condition("RoutesReady", SUCCEEDED, now),
+        {**_condition("ConfigurationsReady", FAILED, now), "message": message},
+    ]
+
+
+def _set_urls(service, ports):
+    service["uri"] = serving.url(ports[""])
+    service["urls"] = [service["uri"]]
+    for status in service["trafficStatuses"]:
+        if status.get("tag"):
+            status["uri"] = serving.url(ports[status["tag"]])
+
+
+def _pick_revision(statuses, tag):
+    """The revision a request reaches: the tag's, or one drawn by traffic percent."""
+    if tag:
+        return next((s["revision"] for s in statuses if s.get("tag") == tag), None)
+    weighted = [s for s in statuses if s.get("percent")]
+    if not weighted:
+        return None
+    return random.choices(weighted, weights=[s["percent"] for s in weighted])[0]["revision"]
+
+
+# -- checks ----------------------------------------------------------------------------------
+
+
+def _check_service_id(service_id):
+    if not _SERVICE_ID.match(service_id):
+        raise invalid_argument(
+            f"Invalid service id '{service_id}': it must start with a letter, contain only lowercase "
+            "letters, digits and hyphens, not end with a hyphen, and be under 50 characters.",
+            field="service_id",
+        )
+
+
+def _check_etag(etag, resource):
+    if etag and etag != resource["etag"]:
+        raise aborted(f"The etag '{etag}' does not match the current etag of '{resource['name']}'.")
+
+
+def _check_spec(spec):
+    template = spec.get("template", {})
+    containers = template.get("containers", [])
+    if not containers or not all(c.get("image") for c in containers):
+        raise invalid_argument("A container image must be specified.", field="service.template.containers[0].image")
+    for field, mapping in (
+        ("service.labels", spec.get("labels", {})),
+        ("service.template.labels", template.get("labels", {})),
+    ):
+        _check_labels(field, mapping)
+    for field, mapping in (
+        ("service.annotations", spec.get("annotations", {})),
+        ("service.template.annotations", template.get("annotations", {})),
+    ):
+        _check_namespaces(field, mapping)
+    traffic.check(spec.get("traffic", []))
+
+
+def _check_namespaces(field, mapping):
+    for key in mapping:
+        namespace = key.split("/", 1)[0] if "/" in key else ""
+        if any(namespace == reserved or namespace.endswith("." + reserved) for reserved in RESERVED_NAMESPACES):
+            raise invalid_argument(
+                f"'{key}' is in a reserved namespace: Cloud Run API v2 does not support "
+                f"{', '.join(RESERVED_NAMESPACES)} namespaces.",
+                field=f"{field}[{key}]",
+            )
+
+
+def _check_labels(field, labels):
+    _check_namespaces(field, labels)
+    for key, value in labels.items():
+        if not _LABEL_KEY.match(key):
+            raise invalid_argument(
+                f"Invalid label key '{key}': it must start with a lowercase letter and have at most 63 "
+                "lowercase letters, digits, '_' or '-'.",
+                field=f"{field}[{key}]",
+            )
+        if not _LABEL_VALUE.match(value):
+            raise invalid_argument(
+                f"Invalid label value '{value}': at most 63 lowercase letters, digits, '_' or '-'.",
+                field=f"{field}[{key}]",
+            )
+
+
+def _template_changed(old, new):
+    """Whether `new` needs a revision; `revision` is ignored when the new template leaves it unset."""
+    if "revision" not in new:
+        old = {key: value for key, value in old.items() if key != "revision"}
+    return old != new
+
+
+def _image_fails(data, image):
+    return any(fnmatch.fnmatchcase(image, pattern) for pattern in data["admin"]["failing_images"])
+
+
+# -- small helpers ---------------------------------------------------------------------------
+
+
+def _writable(schema):
+    return {key for key, prop in schema["properties"].items() if not prop.get("readOnly")}
+
+
+def _services(data):
+    return data["resources"].setdefault("run.v2", {}).setdefault("services", {})
+
+
+def _revisions(data):
+    return data["resources"].setdefault("run.v2", {}).setdefault("revisions", {})
+
+
+def _parent(variables):
+    location = variables["locationsId"]
+    if location not in LOCATIONS:
+        # The wording is the emulator's; Google answers 400 INVALID_ARGUMENT for unknown regions.
+        raise invalid_argument(f"Location '{location}' is not a valid location.", field="parent")
+    return f"projects/{variables['projectsId']}/locations/{location}"
+
+
+def _service_name(variables):
+    return f"{_parent(variables)}/services/{variables['servicesId']}"
+
+
+def _operation_name(variables):
+    return f"{_parent(variables)}/operations/{variables['operationsId']}"
+
+
+def _not_found(kind, variables, resource_id):
+    return not_found(
+        f"Resource '{resource_id}' of kind '{kind}' in region '{variables['locationsId']}' "
+        f"in project '{variables['projectsId']}' does not exist."
+    )
+
+
+def _page(field, items, query):
+    items, next_token = paging.page(items, query.get("pageSize"), query.get("pageToken"))
+    return {field: items, "nextPageToken": next_token} if next_token else {field: items}
+
+
+def _short(name):
+    return name.rsplit("/", 1)[-1]
+
+
+def _revision_id(service_id, generation):
+    suffix = "".join(random.choices(string.ascii_lowercase, k=3))
+    return f"{service_id}-{int(generation):05d}-{suffix}"
+
+
+def _revision_conditions(failure, now):
+    if failure is None:
+        return [_condition(kind, SUCCEEDED, now) for kind in ("Ready", "ContainerHealthy", "ResourcesAvailable")]
+    return [
+        {**_condition("Ready", FAILED, now), "message": failure},
+        {**_condition("ContainerHealthy", FAILED, now), "message": failure},
+        _condition("ResourcesAvailable", SUCCEEDED, now),
+    ]
+
+
+def _ready_condition(revision):
+    return next(c for c in revision["conditions"] if c["type"] == "Ready")
+
+
+def _condition(kind, state, now):
+    return {"type": kind, "state": state, "lastTransitionTime": now}
+
+
+def _camel_case(name):
+    head, *rest = name.split("_")
+    return head + "".join(word.capitalize() for word in rest)
+
+
+def _etag():
+    return f'"{uuid.uuid4().hex}"'
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,78 @@
+"""Traffic targets of a Cloud Run service.
+
+Cloud Run follows Knative's route rules (knative/serving pkg/apis/serving/v1/route_validation.go,
+validateTrafficList; https://cloud.google.com/run/docs/rollouts-rollbacks-traffic-migration):
+each percent is 0..100 and they sum to 100, a tag is a DNS-1035 label defined once, a REVISION
+target names its revision and a LATEST target does not.
+"""
+
+import re
+
+from orchestra_emulator.errors import invalid_argument
+
+LATEST = "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST"
+REVISION = "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION"
+
+# k8s.io/apimachinery/pkg/util/validation IsDNS1035Label, which Knative applies to tags.
+_DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+_DNS1035_MESSAGE = (
+    "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "
+    "alphabetic character, and end with an alphanumeric character (e.g. 'my-name', or 'abc-123', "
+    "regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
+)
+
+
+def check(targets):
+    """Raise 400 INVALID_ARGUMENT for the first rule a non-empty traffic list breaks."""
+    if not targets:
+        return
+    first_use = {}
+    for index, target in enumerate(targets):
+        _check_target(target, f"service.traffic[{index}]")
+        tag = target.get("tag")
+        if tag and tag in first_use:
+            raise invalid_argument(f'Multiple definitions for "{tag}"', field=f"service.traffic[{index}].tag")
+        first_use.setdefault(tag, index)
+    total = sum(target.get("percent", 0) for target in targets)
+    if total != 100:
+        raise invalid_argument(f"Traffic targets sum to {total}, want 100", field="service.traffic")
+
+
+def _check_target(target, field):
+    percent = target.get("percent", 0)
+    if not 0 <= percent <= 100:
+        raise invalid_argument(f"expected 0 <= {percent} <= 100: percent", field=f"{field}.percent")
+    tag = target.get("tag")
+    if tag and (len(tag) > 63 or not _DNS1035_LABEL.match(tag)):
+        raise invalid_argument(f"Invalid tag '{tag}': {_DNS1035_MESSAGE}", field=f"{field}.tag")
+    kind = target.get("type")
+    if kind == REVISION and not target.get("revision"):
+        raise invalid_argument(f"A {REVISION} target must name a revision.", field=f"{field}.revision")
+    if kind == LATEST and target.get("revision"):
+        raise invalid_argument(f"A {LATEST} target must not name a revision.", field=f"{field}.revision")
+    if kind not in (LATEST, REVISION):
+        raise invalid_argument(f"Traffic target type must be {LATEST} or {REVISION}.", field=f"{field}.type")
+
+
+def check_revisions_exist(targets, known):
+    """Knative's message for a missing target (route_lifecycle.go, MarkMissingTrafficTarget)."""
+    for index, target in enumerate(targets):
+        if target["type"] == REVISION and target["revision"] not in known:
+            raise invalid_argument(
+                f'Revision "{target["revision"]}" referenced in traffic not found.',
+                field=f"service.traffic[{index}].revision",
+            )
+
+
+def statuses(targets, latest_ready):
+    """trafficStatuses for `targets` once they serve: LATEST resolved to `latest_ready`
+    (the type stays LATEST); zero percents are omitted, as proto3 JSON omits defaults.
+    Tag URIs are added by the caller once their listeners are open."""
+    result = []
+    for target in targets:
+        status = {"type": target["type"], "revision": target.get("revision") or latest_ready}
+        for key in ("percent", "tag"):
+            if target.get(key):
+                status[key] = target[key]
+        result.append(status)
+    return result
