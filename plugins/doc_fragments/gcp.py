@@ -27,13 +27,14 @@ options:
     choices: [application, serviceaccount]
   service_account_file:
     description:
-      - Path to a credentials JSON file (a service account key, or any type C(google.auth) loads,
-        such as C(external_account)).
+      - Path to a service account key (JSON).
+      - Other credential files (C(external_account) for Workload Identity Federation, C(authorized_user))
+        are read by Application Default Credentials from E(GOOGLE_APPLICATION_CREDENTIALS).
       - Defaults to E(GCP_SERVICE_ACCOUNT_FILE), then E(GCE_CREDENTIALS_FILE_PATH).
     type: path
   service_account_contents:
     description:
-      - The contents of a credentials JSON file. Never logged nor returned.
+      - The contents of a service account key (JSON). Never logged nor returned.
       - Defaults to E(GCP_SERVICE_ACCOUNT_CONTENTS).
     type: jsonarg
   impersonate_service_account:

@@ -1,8 +1,12 @@
 """cloud_run_service and cloud_run_service_info, driven through ansible-runner."""
 
+import os
+
 import requests
 
-IMAGE = "us-docker.pkg.dev/orchestra-test/app/ai-orchestra:%s"
+# On a real project, ORCHESTRA_LIVE_IMAGE names a repository holding tags 1.0.0, 1.1.0 and 2.0.0,
+# e.g. "us-docker.pkg.dev/my-project/test/hello:%s".
+IMAGE = os.environ.get("ORCHESTRA_LIVE_IMAGE", "us-docker.pkg.dev/orchestra-test/app/ai-orchestra:%s")
 
 
 def four_times(task):

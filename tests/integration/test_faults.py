@@ -74,3 +74,14 @@ def test_image_change_under_no_wait_returns_at_once(emulated):
         emulated.emulator.admin("config", {"operation_seconds": 0})
     assert play.rc == 0 and play.task("v2")["changed"]
     assert play.task("v2")["created_revision"]
+
+
+def test_etag_conflict_is_re_read_not_overwritten(emulated):
+    name, v1 = setup_v1(emulated)
+    # The answer Google gives when the etag sent no longer matches: 409 ABORTED.
+    emulated.emulator.admin("faults", {"method": "PATCH", "path": "/services/" + name, "status": 409, "count": 1})
+    play = emulated.run([dict(name="v2", **deploy(name, "2.0.0"))])
+    assert play.rc == 0, play.stdout
+    assert [c["status"] for c in mutations(emulated, "PATCH")] == [409, 200]
+    assert len(emulated.revision_names(name)) == 2
+    assert serving(emulated, name) == {(play.task("v2")["revision"], 100, "")}
