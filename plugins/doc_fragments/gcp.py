@@ -66,6 +66,20 @@ requirements:
   - google-api-core >= 2.19
 """
 
+    # The options that name a Cloud Run service (LOCATION_ARGSPEC in module_utils/_run.py).
+    CLOUD_RUN_SERVICE = r"""
+options:
+  name:
+    description: Service name; lowercase letters, digits and hyphens, starting with a letter, under 50 characters.
+    type: str
+    required: true
+  region:
+    description: Cloud Run region, for example C(us-central1).
+    type: str
+    required: true
+    aliases: [location]
+"""
+
     WAIT = r"""
 options:
   wait:

@@ -79,7 +79,7 @@ SERVICE_SPEC = dict(
         args=dict(type="list", elements="str"),
         port=dict(type="int"),
         env=dict(type="dict"),
-        secret_env=dict(type="dict"),
+        secret_env=dict(type="dict", no_log=False),  # secret names and versions, never values
         cpu=dict(type="str"),
         memory=dict(type="str"),
         min_instances=dict(type="int"),
@@ -384,7 +384,7 @@ def new_revision_name(service_name, generation, suffix=None):
     same revision and cannot create a second one."""
     if suffix:
         return "%s-%s" % (service_name, suffix)
-    return "%s-%05d-%s" % (service_name, generation, "".join(random.choice(string.ascii_lowercase) for _ in range(3)))
+    return "%s-%05d-%s" % (service_name, generation, "".join(random.choices(string.ascii_lowercase, k=3)))
 
 
 # ---------------------------------------------------------------- traffic
@@ -642,7 +642,7 @@ def set_traffic(session):
         remember_stable(service, current, short_name(current.latest_ready_revision))
         return service, None
 
-    current, service, _, op = _apply(session, client, path, resource, build, "update traffic of")
+    current, service, _unused, op = _apply(session, client, path, resource, build, "update traffic of")
     final = service if service is not None else current
     if op is not None:
         final = _finish(session, client, path, resource, op, "update traffic of")

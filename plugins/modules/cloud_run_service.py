@@ -23,21 +23,13 @@ description:
   - Before traffic moves away from a revision that served 100%, that revision is recorded in the
     service annotation C(orchestra.gcp/stable-revision), the target of
     M(orchestra.gcp.cloud_run_traffic) O(orchestra.gcp.cloud_run_traffic#module:rollback=true).
-author: AI Orchestra platform team
+author: AI Orchestra platform team (@ai-orchestra)
 extends_documentation_fragment:
   - orchestra.gcp.gcp
+  - orchestra.gcp.gcp.cloud_run_service
   - orchestra.gcp.gcp.wait
   - orchestra.gcp.gcp.attributes
 options:
-  name:
-    description: Service name; lowercase letters, digits and hyphens, starting with a letter, under 50 characters.
-    type: str
-    required: true
-  region:
-    description: Cloud Run region, for example C(us-central1).
-    type: str
-    required: true
-    aliases: [location]
   state:
     description: V(present) deploys the service; V(absent) deletes it with all its revisions.
     type: str

@@ -12,20 +12,11 @@ version_added: 0.1.0
 description:
   - Returns the service, every revision with its readiness, image and creation time, and the traffic as served.
   - A missing service is not an error; RV(exists) says whether it was found.
-author: AI Orchestra platform team
+author: AI Orchestra platform team (@ai-orchestra)
 extends_documentation_fragment:
   - orchestra.gcp.gcp
+  - orchestra.gcp.gcp.cloud_run_service
   - orchestra.gcp.gcp.info_module
-options:
-  name:
-    description: Service name.
-    type: str
-    required: true
-  region:
-    description: Cloud Run region.
-    type: str
-    required: true
-    aliases: [location]
 """
 
 EXAMPLES = r"""
@@ -73,7 +64,7 @@ revisions:
   contains:
     name: {description: Revision name., type: str}
     ready: {description: Whether the revision is ready to serve., type: bool}
-    ready_message: {description: Why it is not ready, when it is not., type: str}
+    ready_message: {description: The reason given when it is not ready., type: str}
     create_time: {description: Creation time (RFC 3339)., type: str}
     image: {description: Image of its first container., type: str}
     percent: {description: Share of the traffic it serves., type: int}

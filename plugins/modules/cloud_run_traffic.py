@@ -20,21 +20,13 @@ description:
     (recorded by the orchestra.gcp modules in the annotation C(orchestra.gcp/stable-revision)),
     keeping every tag at 0%.
   - When traffic moves away from a revision that served 100%, that revision is recorded as the rollback target.
-author: AI Orchestra platform team
+author: AI Orchestra platform team (@ai-orchestra)
 extends_documentation_fragment:
   - orchestra.gcp.gcp
+  - orchestra.gcp.gcp.cloud_run_service
   - orchestra.gcp.gcp.wait
   - orchestra.gcp.gcp.attributes
 options:
-  name:
-    description: Service name.
-    type: str
-    required: true
-  region:
-    description: Cloud Run region.
-    type: str
-    required: true
-    aliases: [location]
   traffic:
     description: The traffic targets.
     type: list

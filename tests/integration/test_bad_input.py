@@ -51,9 +51,9 @@ def test_bad_input_is_refused_before_any_change(emulated):
     before = len(emulated.emulator.log())
 
     cases = bad_cases(name, setup.task("v1")["revision"])
-    play = emulated.run([dict(task, name=label, ignore_errors=True) for label, task, _ in cases])
+    play = emulated.run([dict(task, name=label, ignore_errors=True) for label, task, _unused in cases])
     wrong = []
-    for label, _, expected in cases:
+    for label, _unused, expected in cases:
         result = play.task(label)
         if not result["_failed"] or expected not in result.get("msg", ""):
             wrong.append("%s: failed=%s msg=%r" % (label, result["_failed"], result.get("msg")))

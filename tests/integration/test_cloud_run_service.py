@@ -82,7 +82,7 @@ def test_canary_without_traffic_and_info(backend):
     assert tag_url == next(s.uri for s in service.traffic_statuses if s.tag == "canary")
     if backend.emulator:
         assert requests.get(tag_url, timeout=5).json()["revision"] == canary
-        assert {requests.get(service.uri, timeout=5).json()["revision"] for _ in range(20)} == {stable}
+        assert {requests.get(service.uri, timeout=5).json()["revision"] for _unused in range(20)} == {stable}
 
     info = backend.run([{"name": "info", "orchestra.gcp.cloud_run_service_info": {"name": name, "region": "{{ region }}"}}])
     result = info.task("info")

@@ -12,7 +12,7 @@ def traffic(name, **options):
 
 
 def http_revisions(service, n=200):
-    return Counter(requests.get(service.uri, timeout=5).json()["revision"] for _ in range(n))
+    return Counter(requests.get(service.uri, timeout=5).json()["revision"] for _unused in range(n))
 
 
 def test_split_rollback_promote(backend):

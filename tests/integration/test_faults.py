@@ -2,7 +2,7 @@
 
 import requests
 
-from test_cloud_run_service import IMAGE, deploy, serving
+from test_cloud_run_service import deploy, serving
 
 
 def mutations(emulated, method):

@@ -35,7 +35,7 @@ def _generate_private_key_pem():
         from cryptography.hazmat.primitives.asymmetric import rsa as crsa
     except ImportError:  # pragma: no cover - the rsa package google-auth can depend on
         import rsa
-        _, private = rsa.newkeys(2048)
+        _unused, private = rsa.newkeys(2048)
         return private.save_pkcs1().decode()
     key = crsa.generate_private_key(public_exponent=65537, key_size=2048)
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,

@@ -78,7 +78,7 @@ def test_contents_give_service_account_with_key_project(auth_params, sa_info, as
 def test_explicit_project_wins_over_key_project(auth_params, sa_info):
     params = auth_params(service_account_contents=sa_info("proj-from-key"), project="proj-explicit")
 
-    creds, project, _ = resolve_credentials(params, environ={})
+    creds, project, _unused = resolve_credentials(params, environ={})
 
     assert isinstance(creds, service_account.Credentials)
     assert project == "proj-explicit"
@@ -86,7 +86,7 @@ def test_explicit_project_wins_over_key_project(auth_params, sa_info):
 
 def test_contents_credentials_carry_requested_scopes(auth_params, sa_info):
     scope = "https://www.googleapis.com/auth/run.readonly"
-    creds, _, _ = resolve_credentials(auth_params(service_account_contents=sa_info(), scopes=[scope]), environ={})
+    creds, _unused, _unused = resolve_credentials(auth_params(service_account_contents=sa_info(), scopes=[scope]), environ={})
     assert creds.scopes == [scope]
 
 
@@ -112,7 +112,7 @@ def test_explicit_options_beat_environment(auth_params, sa_file, sa_info, explic
     else:
         params = auth_params(service_account_contents=sa_info("proj-explicit"))
 
-    creds, project, _ = resolve_credentials(params, environ=environ)
+    creds, project, _unused = resolve_credentials(params, environ=environ)
 
     assert project == "proj-explicit"
     assert creds.service_account_email == "deployer@proj-explicit.iam.gserviceaccount.com"
@@ -142,7 +142,7 @@ def test_env_file(auth_params, sa_file):
 
 def test_env_project_param_still_wins_over_env_key(auth_params, sa_file):
     environ = {"GCP_SERVICE_ACCOUNT_FILE": sa_file("proj-env-file")}
-    _, project, _ = resolve_credentials(auth_params(project="proj-param"), environ=environ)
+    _unused, project, _unused = resolve_credentials(auth_params(project="proj-param"), environ=environ)
     assert project == "proj-param"
 
 
@@ -167,7 +167,7 @@ def test_awx_google_credential(auth_params, tmp_path, private_key_pem):
 
 def test_gcp_service_account_file_beats_awx_path(auth_params, sa_file):
     environ = {"GCP_SERVICE_ACCOUNT_FILE": sa_file("proj-gcp"), "GCE_CREDENTIALS_FILE_PATH": sa_file("proj-awx")}
-    _, project, _ = resolve_credentials(auth_params(), environ=environ)
+    _unused, project, _unused = resolve_credentials(auth_params(), environ=environ)
     assert project == "proj-gcp"
 
 
@@ -195,7 +195,7 @@ def test_auth_kind_from_env_selects_application(auth_params, clean_adc, monkeypa
     monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "proj-wif")
     environ = {"GCP_AUTH_KIND": "application", "GCP_SERVICE_ACCOUNT_FILE": sa_file("proj-ignored")}
 
-    creds, project, _ = resolve_credentials(auth_params(), environ=environ)
+    creds, project, _unused = resolve_credentials(auth_params(), environ=environ)
 
     assert isinstance(creds, identity_pool.Credentials)
     assert project == "proj-wif"
@@ -268,7 +268,7 @@ def test_impersonation_wraps_source(auth_params, sa_file, via):
 
 def test_impersonation_param_beats_env(auth_params, sa_file):
     params = auth_params(service_account_file=sa_file(), impersonate_service_account=TARGET)
-    creds, _, _ = resolve_credentials(params, environ={"GCP_IMPERSONATE_SERVICE_ACCOUNT": "other@p.iam.gserviceaccount.com"})
+    creds, _unused, _unused = resolve_credentials(params, environ={"GCP_IMPERSONATE_SERVICE_ACCOUNT": "other@p.iam.gserviceaccount.com"})
     assert creds.service_account_email == TARGET
 
 
@@ -293,7 +293,7 @@ def test_http_endpoint_is_anonymous(auth_params, extra):
 
 def test_https_endpoint_is_not_anonymous(auth_params, sa_info):
     params = auth_params(api_endpoint="https://us-central1-run.googleapis.com", service_account_contents=sa_info())
-    creds, _, _ = resolve_credentials(params, environ={})
+    creds, _unused, _unused = resolve_credentials(params, environ={})
     assert isinstance(creds, service_account.Credentials)
 
 

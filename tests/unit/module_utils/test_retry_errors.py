@@ -181,7 +181,7 @@ def test_describe_grpc_style_error_uses_grpc_status_name():
 def test_rest_409_aborted_is_reported_as_aborted():
     exc = rest_error(409, "The service has been modified since it was read (etag mismatch)", "ABORTED",
                      method="PATCH")
-    status, _ = _gcp.describe_api_error(exc)
+    status, _unused = _gcp.describe_api_error(exc)
     assert status == "ABORTED"
 
 

@@ -222,7 +222,7 @@ def test_invalid_traffic(entries, expected):
 # ---------------------------------------------------------------- names
 
 def test_new_revision_name_pattern():
-    names = {_run.new_revision_name("svc", 7) for _ in range(20)}
+    names = {_run.new_revision_name("svc", 7) for _unused in range(20)}
     assert all(re.match(r"^svc-00007-[a-z]{3}$", n) for n in names)
     assert len(names) > 1  # random
 
