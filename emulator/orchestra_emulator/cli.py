@@ -2,6 +2,7 @@
 the background. `start`/`stop` print one JSON line and are idempotent."""
 
 import argparse
+import http.client
 import json
 import os
 import signal
@@ -108,7 +109,7 @@ def _health(endpoint):
     try:
         with urllib.request.urlopen(endpoint + PREFIX + "health", timeout=1) as response:
             return json.load(response)
-    except (OSError, ValueError):
+    except (OSError, ValueError, http.client.HTTPException):  # refused, or cut off while shutting down
         return None
 
 
