@@ -545,6 +545,12 @@ def deploy_service(session):
         return service, dict(have=have, want=want, keys=keys, revision=revision)
 
     current, service, info, op = _apply(session, client, path, resource, build, "deploy a new revision of")
+    if service is None and current.terminal_condition.state.name == "CONDITION_FAILED":
+        # Nothing to change, yet what was asked for does not serve: say so rather than report success.
+        raise GcpError("%s is as asked, but its latest revision %s is not serving: %s The service now serves: %s. "
+                       "Hint: deploy a working image or configuration." % (
+                           resource, short_name(current.latest_created_revision), current.terminal_condition.message,
+                           summary(current)), service=to_dict(current))
     changed = service is not None
     after = service
     if op is not None:

@@ -40,6 +40,13 @@ def test_failing_image_keeps_the_previous_revision_serving(emulated):
     assert service.latest_ready_revision.endswith(v1)
     assert requests.get(service.uri, timeout=5).json()["revision"] == v1
 
+    # Asking again for the same broken image changes nothing and still fails: it does not serve.
+    calls = len(emulated.emulator.log())
+    again = emulated.run([dict(name="v2 again", ignore_errors=True, **deploy(name, "broken"))])
+    result = again.task("v2 again")
+    assert result["_failed"] and "is not serving" in result["msg"] and "now serves: %s 100%%" % v1 in result["msg"]
+    assert len(emulated.emulator.log()) == calls
+
 
 def test_failed_operation_is_reported(emulated):
     name, v1 = setup_v1(emulated)
