@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # The whole orchestra.gcp test suite; what CI runs (.ci/run).
 #
-# Usage: scripts/test.sh [stage...]     stages: sanity lint pytest package (default: all, in order)
+# Usage: scripts/test.sh [stage...]     stages: sanity lint pytest molecule package (default: all, in order)
 # scripts/setup.sh always runs first. Stops at the first failing stage with a non-zero exit.
 # Environment: PYTEST_ARGS (default "-n 2") replaces the pytest parallelism options.
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT" || exit 1
-ALL_STAGES=(sanity lint pytest package)
+ALL_STAGES=(sanity lint pytest molecule package)
 STAGES=("$@")
 ((${#STAGES[@]})) || STAGES=("${ALL_STAGES[@]}")
 for stage in "${STAGES[@]}"; do
@@ -53,6 +53,14 @@ stage_pytest() {
         echo "test.sh: pytest collected no tests" >&2
     fi
     return "$rc"
+}
+
+stage_molecule() {  # every role scenario under extensions/molecule, against the emulator
+    local scenario
+    for scenario in extensions/molecule/*/molecule.yml; do
+        scenario="$(basename "$(dirname "$scenario")")"
+        PATH="$ROOT/.venv/bin:$PATH" molecule test -s "$scenario" || return 1
+    done
 }
 
 stage_package() {

@@ -24,7 +24,7 @@ ARTIFACT_VARIABLE = "ORCHESTRA_GCP_ARTIFACT"
 
 # Development-only trees that must never reach Galaxy / Automation Hub (top-level names).
 FORBIDDEN_TOP_LEVEL = {
-    "emulator", "tests", "benchmarks", "scripts", ".venv",
+    "emulator", "tests", "benchmarks", "extensions", "scripts", ".venv",
     ".ci", ".collections", ".emulator", ".git", ".pytest_cache", ".ansible",
 }
 FORBIDDEN_ANYWHERE = {"__pycache__"}
