@@ -192,6 +192,14 @@ def _problems_in_resources(spec):
     return problems
 
 
+REGION_PROBLEM = "region %r is not a Cloud Run region (see https://cloud.google.com/run/docs/locations)"
+
+
+def check_region(region, resource):
+    if region not in REGIONS:
+        raise GcpError("Invalid parameters for %s: %s. Nothing was changed." % (resource, REGION_PROBLEM % region))
+
+
 def validate_service_params(p):
     """Every check that needs no API call; raises GcpError listing all problems."""
     problems = []
@@ -199,7 +207,7 @@ def validate_service_params(p):
         problems.append("name %r must start with a lowercase letter, hold only lowercase letters, digits and '-', "
                         "not end with '-', and be under 50 characters" % p["name"])
     if p["region"] not in REGIONS:
-        problems.append("region %r is not a Cloud Run region (see https://cloud.google.com/run/docs/locations)" % p["region"])
+        problems.append(REGION_PROBLEM % p["region"])
     if p["state"] == "present":
         if p["image"] is not None and not IMAGE_RE.match(p["image"]):
             problems.append("image %r is not a container image reference like "
@@ -629,8 +637,7 @@ def set_traffic(session):
     """cloud_run_traffic: set the service's traffic targets, or roll back."""
     p = session.params
     resource = _resource(p)
-    if p["region"] not in REGIONS:
-        raise GcpError("Invalid region %r for %s: not a Cloud Run region. Nothing was changed." % (p["region"], resource))
+    check_region(p["region"], resource)
     if not p["rollback"]:
         validate_traffic_entries(p["name"], p["traffic"])
     client = session.client(run_v2.ServicesClient)
@@ -655,7 +662,8 @@ def set_traffic(session):
     return dict(
         changed=service is not None,
         service=to_dict(final),
-        traffic=traffic_view(final.traffic_statuses) if op is not None or service is None else traffic_view(final.traffic),
+        # What the service serves; in check mode, what it would serve.
+        traffic=traffic_view(final.traffic if session.check_mode and service is not None else final.traffic_statuses),
         rolled_back_to=current.annotations.get(STABLE_ANNOTATION) if p["rollback"] else None,
         diff=dict(before=dict(traffic=traffic_view(current.traffic)), after=dict(traffic=traffic_view(final.traffic))),
     )
@@ -665,8 +673,7 @@ def describe_service(session):
     """cloud_run_service_info: the service, its revisions (readiness, creation time) and its traffic."""
     p = session.params
     resource = _resource(p)
-    if p["region"] not in REGIONS:
-        raise GcpError("Invalid region %r for %s: not a Cloud Run region." % (p["region"], resource))
+    check_region(p["region"], resource)
     client = session.client(run_v2.ServicesClient)
     service = _read(session, client, service_path(session.project, p["region"], p["name"]), resource)
     if service is None:

@@ -18,6 +18,8 @@ def bad_cases(name, v1):
          "percent -5 must be between 0 and 100"),
         ("unknown tag", traffic(name, traffic=[{"tag": "nope", "percent": 100}]), "tag 'nope' names no revision"),
         ("rollback without a record", traffic(name, rollback=True), "Cannot roll back"),
+        ("traffic in an unknown region", {"orchestra.gcp.cloud_run_traffic": dict(
+            name=name, region="mars-central1", traffic=[{"latest": True, "percent": 100}])}, "region 'mars-central1' is not"),
         ("traffic of a missing service", traffic(name + "x", traffic=[{"latest": True, "percent": 100}]), "does not exist"),
         ("negative instances", {run: dict(svc, min_instances=-1)}, "min_instances -1 must be between 0 and 1000"),
         ("min above max", {run: dict(svc, min_instances=5, max_instances=2)}, "min_instances 5 is greater than max_instances 2"),
