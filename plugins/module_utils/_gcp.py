@@ -13,6 +13,7 @@ from the same parameters and calls the same function.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -197,6 +198,20 @@ def resolve_credentials(params, environ=None):
     return creds, params.get("project") or project, source
 
 
+# Credentials and clients, reused by every Session of this process that has the same auth inputs:
+# the items of a loop, or the tasks that share a controller process. Keyed by those inputs and the
+# whole environment (which ADC and the GCP_* fallbacks read), so different credentials, projects or
+# endpoints never share an entry. A forked child starts empty: no connection crosses a fork.
+_SHARED = {}
+os.register_at_fork(after_in_child=_SHARED.clear)
+
+
+def _auth_key(params):
+    inputs = dict((name, params.get(name)) for name in AUTH_ARGSPEC)
+    inputs["environment"] = sorted(os.environ.items())
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
+
+
 class Session:
     """What a module's logic needs: parameters, check mode, project, clients, calls and waits."""
 
@@ -205,35 +220,36 @@ class Session:
         self.check_mode = check_mode
         self.warnings = []
         self._warn = warn or self.warnings.append
-        self._clients = {}
-        self._credentials = None
-        self._project = None
+        self._key = _auth_key(params)
         self.retry = retry_policy()
 
     def warn(self, message):
         self._warn(message)
 
+    def _shared(self, what, make):
+        key = (self._key, what)
+        if key not in _SHARED:
+            _SHARED[key] = make()
+        return _SHARED[key]
+
     def _resolve(self):
-        if self._credentials is None:
-            self._credentials, self._project, self.credential_source = resolve_credentials(self.params)
-        return self._credentials
+        """``(credentials, project, source)`` for these parameters."""
+        return self._shared("credentials", lambda: resolve_credentials(self.params))
 
     @property
     def project(self):
-        self._resolve()
-        if not self._project:
+        project = self._resolve()[1]
+        if not project:
             raise GcpError("No project: set the project option, GCP_PROJECT, or a default project in your credentials.")
-        return self._project
+        return project
 
     def client(self, client_class):
         """One client per API class, over REST, pointed at ``api_endpoint`` when one is set."""
-        if client_class not in self._clients:
-            endpoint = self.params.get("api_endpoint")
-            self._clients[client_class] = client_class(
-                credentials=self._resolve(), transport="rest",
-                client_options={"api_endpoint": endpoint} if endpoint else None,
-                client_info=ClientInfo(user_agent=USER_AGENT))
-        return self._clients[client_class]
+        endpoint = self.params.get("api_endpoint")
+        return self._shared(client_class, lambda: client_class(
+            credentials=self._resolve()[0], transport="rest",
+            client_options={"api_endpoint": endpoint} if endpoint else None,
+            client_info=ClientInfo(user_agent=USER_AGENT)))
 
     def call(self, action, resource, method, *args, **kwargs):
         """Call a client method with the retry policy; API errors become a ``GcpError``."""
@@ -277,10 +293,14 @@ class Session:
 
 
 class GcpModule:
-    """An AnsibleModule with the common auth options that runs one logic function."""
+    """An AnsibleModule with the common auth options that runs one logic function.
 
-    def __init__(self, argument_spec, mutually_exclusive=(), **constraints):
-        self.module = AnsibleModule(
+    ``module_class`` is AnsibleModule on a target; the controller door passes a subclass that takes
+    its parameters from the task and hands the result back in-process.
+    """
+
+    def __init__(self, argument_spec, mutually_exclusive=(), module_class=AnsibleModule, **constraints):
+        self.module = module_class(
             argument_spec=dict(AUTH_ARGSPEC, **argument_spec), supports_check_mode=True,
             mutually_exclusive=AUTH_MUTUALLY_EXCLUSIVE + list(mutually_exclusive), **constraints)
         contents = self.module.params.get("service_account_contents")

@@ -1,0 +1,110 @@
+# -*- coding: utf-8 -*-
+# Copyright: orchestra.gcp contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The controller door of orchestra.gcp's modules.
+
+PRIVATE to this collection. Every module has an action plugin of the same name: a ``GcpAction``
+naming the module's spec and logic. When the task runs on the controller, the action builds the
+module's own AnsibleModule in the controller process and runs the same logic there. Google's client
+libraries were imported once, when Ansible loaded the plugin before forking its workers, instead
+of once per task. The module's output goes through the same parsing as a module's output, so the
+task result is the module's, field for field: validation messages, check mode, diff, warnings and
+no_log masking included.
+
+Anywhere else the action runs the module as usual: on another host, with become (another user's
+credentials), with async, when ``orchestra_gcp_in_process`` is false, or when the controller's
+Python cannot import Google's libraries (the module then reports what is missing on its side).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.json import Direction, get_module_decoder, get_module_encoder
+from ansible.module_utils.parsing.convert_bool import boolean
+from ansible.plugins.action import ActionBase
+from ansible.plugins.action.normal import ActionModule as NormalAction
+from ansible.utils.display import Display
+from ansible.vars.clean import remove_internal_keys
+
+from ansible_collections.orchestra.gcp.plugins.module_utils._gcp import GOOGLE_IMPORT_ERROR, GcpModule
+
+# The serialization profile of a module without metadata, as every module of this collection is.
+PROFILE = "legacy"
+
+display = Display()
+
+
+class GcpAction(NormalAction):
+    """Run the module of the same name in the controller process when the task runs there."""
+
+    spec = None  # the module's spec: argument_spec and constraints, as given to GcpModule
+    logic = None  # the module's logic: a function of a Session, as given to GcpModule.run
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        host = task_vars.get("inventory_hostname")
+        reason = self._module_door_reason(task_vars)
+        if reason:
+            display.vvv("%s runs as a module: %s" % (self._task.action, reason), host=host)
+            return super().run(tmp, task_vars)
+        display.vvv("%s runs in the controller process" % self._task.action, host=host)
+
+        result = ActionBase.run(self, tmp, task_vars)  # the base checks: check mode and async support
+        args = dict(self._task.args)
+        self._update_module_args(self._task.action, args, task_vars)
+        environment = {}
+        self._compute_environment_string(environment)
+        with _environment(environment):
+            output = run_module(self.spec, self.logic, args)
+        data = self._parse_returned_data(output, PROFILE)
+        remove_internal_keys(data)
+        result.update(data)
+        return result
+
+    def _module_door_reason(self, task_vars):
+        """Why this task must run as a module, or None when it can run in the controller process."""
+        if not boolean(self._templar.template(task_vars.get("orchestra_gcp_in_process", True)), strict=False):
+            return "orchestra_gcp_in_process is false"
+        if self._connection.transport != "local":
+            return "the task runs over a %s connection" % self._connection.transport
+        if self._play_context.become:
+            return "become is set, so the module runs as another user"
+        if self._task.async_val:
+            return "the task is async"
+        if GOOGLE_IMPORT_ERROR:
+            return "the controller's Python cannot import Google's client libraries"
+        return None
+
+
+def run_module(spec, logic, args):
+    """Run ``GcpModule(**spec).run(logic)`` here on task ``args``; return the module's output as a command's."""
+    printed = []
+
+    class ControllerModule(AnsibleModule):
+        def _load_params(self):
+            # The parameters as a module receives them: through the same JSON profile.
+            text = json.dumps(args, cls=get_module_encoder(PROFILE, Direction.CONTROLLER_TO_MODULE))
+            self.params = json.loads(text, cls=get_module_decoder(PROFILE, Direction.CONTROLLER_TO_MODULE))
+
+        def _record_module_result(self, o):
+            printed.append(json.dumps(o, cls=get_module_encoder(PROFILE, Direction.MODULE_TO_CONTROLLER)))
+
+    with contextlib.suppress(SystemExit):  # exit_json and fail_json end here, after recording the result
+        GcpModule(module_class=ControllerModule, **spec).run(logic)
+    return dict(stdout=printed[-1])
+
+
+@contextlib.contextmanager
+def _environment(variables):
+    """The task's ``environment``, as a module run on this host would see it."""
+    saved = dict(os.environ)
+    os.environ.update((name, str(value)) for name, value in variables.items())
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
