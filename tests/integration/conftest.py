@@ -55,6 +55,7 @@ class Backend:
         self.endpoint = endpoint
         self.emulator = emulator
         self.created = []
+        self.extra_env = {}
         options = {"api_endpoint": endpoint} if endpoint else None
         credentials = AnonymousCredentials() if endpoint else None
         self.services = run_v2.ServicesClient(transport="rest", credentials=credentials, client_options=options)
@@ -83,9 +84,10 @@ class Backend:
                "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".collections"), "ANSIBLE_NOCOLOR": "1"}
         if self.endpoint:
             env["ORCHESTRA_GCP_ENDPOINT"] = self.endpoint
+        env.update(self.extra_env)
         return env
 
-    def run(self, tasks, check=False, extravars=None):
+    def run(self, tasks, check=False, extravars=None, verbosity=None):
         """Run ``tasks`` in one play on localhost, auth set once through the action group."""
         play = [{
             "name": "scenario", "hosts": "localhost", "gather_facts": False,
@@ -93,15 +95,15 @@ class Backend:
             "vars": {"region": self.region},
             "tasks": tasks,
         }]
-        return self.run_playbook(yaml.safe_dump(play, sort_keys=False), check=check, extravars=extravars)
+        return self.run_playbook(yaml.safe_dump(play, sort_keys=False), check=check, extravars=extravars, verbosity=verbosity)
 
-    def run_playbook(self, text, check=False, extravars=None, inventory=None, cwd=None):
+    def run_playbook(self, text, check=False, extravars=None, inventory=None, cwd=None, verbosity=None):
         pdd = self.tmp_path / ("run-%s" % uuid.uuid4().hex[:8])
         (pdd / "project").mkdir(parents=True)
         (pdd / "project" / "play.yml").write_text(text)
         runner = ansible_runner.run(
             private_data_dir=str(pdd), playbook="play.yml", quiet=True, envvars=self.env(),
-            extravars=extravars or {}, cmdline="--diff" + (" --check" if check else ""),
+            extravars=extravars or {}, verbosity=verbosity, cmdline="--diff" + (" --check" if check else ""),
             inventory=inventory or "localhost ansible_connection=local ansible_python_interpreter=%s"
             % sys.executable)
         return Play(runner)

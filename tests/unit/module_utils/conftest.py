@@ -42,6 +42,14 @@ def _generate_private_key_pem():
                              serialization.NoEncryption()).decode()
 
 
+@pytest.fixture(autouse=True)
+def fresh_process_cache():
+    """Each test starts as a new process would: no credentials or clients shared from another test."""
+    _gcp._SHARED.clear()
+    yield
+    _gcp._SHARED.clear()
+
+
 @pytest.fixture(scope="session")
 def private_key_pem():
     return _generate_private_key_pem()
