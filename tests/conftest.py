@@ -53,6 +53,10 @@ class EmulatorClient:
         """Every mutating API call since the last reset: {time, method, path, query, status}."""
         return self.admin("log", method="GET")["calls"]
 
+    def calls(self):
+        """Every API call since the last reset, reads included: {method, path, status}."""
+        return self.admin("calls", method="GET")["calls"]
+
     def state(self):
         return self.admin("state", method="GET")
 

@@ -1,5 +1,6 @@
 """The admin API under /_emulator/ (a prefix Google does not use): health, reset, injected
-faults and failures, configuration, the log of mutating calls and a state dump."""
+faults and failures, configuration, the log of mutating calls, the count of every call and a
+state dump."""
 
 import os
 import re
@@ -16,6 +17,9 @@ class Admin:
         self._store = store
         self._reset = reset
         self.shutdown_requested = False
+        # Every API call, reads included, since the start or the last reset. Kept in memory: saving
+        # the state on every read would slow the reads it counts.
+        self.calls = []
         self._routes = {
             ("GET", "health"): self._health,
             ("POST", "reset"): self._reset_all,
@@ -24,6 +28,7 @@ class Admin:
             ("POST", "failing-operations"): self._add_failing_operation,
             ("POST", "config"): self._configure,
             ("GET", "log"): self._log,
+            ("GET", "calls"): self._calls,
             ("GET", "state"): self._state,
             ("POST", "shutdown"): self._shutdown,
         }
@@ -76,6 +81,7 @@ class Admin:
 
     def _reset_all(self, _body):
         self._reset()
+        self.calls.clear()
         return {}
 
     def _add_fault(self, body):
@@ -107,6 +113,9 @@ class Admin:
 
     def _log(self, _body):
         return {"calls": self._store.read()["log"]}
+
+    def _calls(self, _body):
+        return {"calls": list(self.calls)}
 
     def _state(self, _body):
         return self._store.read()

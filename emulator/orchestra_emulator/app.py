@@ -49,6 +49,7 @@ class Emulator:
             traceback.print_exc(file=sys.stderr)
             failure = ApiError("INTERNAL", f"Emulator error: {error!r}")
             status, payload = failure.http_status, failure.body()
+        self.admin.calls.append({"method": method, "path": path, "status": status})
         if method in MUTATING:
             self.admin.record(method, path, query, status)
         return status, payload

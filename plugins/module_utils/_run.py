@@ -507,14 +507,15 @@ def _finish(session, client, path, resource, op, action):
         service = _read(session, client, path, resource)
         return {"service": to_dict(service) if service else None}
     try:
-        session.wait(op, action, resource, p["wait_timeout"], read_partial=partial)
+        # The operation's response is the Service as the change left it: the client unpacks it as a
+        # run_v2.Service (ServicesClient.create_service / update_service return Operation[Service]).
+        return session.wait(op, action, resource, p["wait_timeout"], read_partial=partial)
     except GcpError as e:
         service = _read(session, client, path, resource)
         reason = service.terminal_condition.message if service else ""
         raise GcpError("%s%s The service now serves: %s." % (
             e.msg, (" (%s)" % reason) if reason and reason not in e.msg else "", summary(service) if service else "nothing"),
             **e.result)
-    return _read(session, client, path, resource)
 
 
 def deploy_service(session):
@@ -598,8 +599,11 @@ def _delete_service(session, client, path, resource):
 def _resolve_targets(session, p, current, resource):
     """TrafficTargets for the entries, with tag references resolved and revision names checked."""
     by_tag = {s.tag: s.revision for s in current.traffic_statuses if s.tag}
-    revisions = set(short_name(r.name) for r in session.call(
-        "list revisions of", resource, session.client(run_v2.RevisionsClient).list_revisions, parent=current.name))
+    revisions = set(s.revision for s in current.traffic_statuses)
+    if not set(e["revision"] for e in p["traffic"] if e["revision"]) <= revisions:
+        # Only a revision outside the current traffic needs the list to be checked against.
+        revisions = set(short_name(r.name) for r in session.call(
+            "list revisions of", resource, session.client(run_v2.RevisionsClient).list_revisions, parent=current.name))
     targets, problems = [], []
     for i, e in enumerate(p["traffic"]):
         revision = e["revision"]

@@ -122,3 +122,19 @@ def test_the_log_records_mutating_calls_including_rejected_ones(services, emulat
         ("POST", f"/v2/{PARENT}/services", 409),
     ]
     assert calls[0]["query"]["serviceId"] == "app"
+
+
+def test_calls_counts_every_api_call_reads_included(services, emulator):
+    create(services)
+    services.get_service(name=f"{PARENT}/services/app")
+    with pytest.raises(exceptions.NotFound):
+        services.get_service(name=f"{PARENT}/services/nothing")
+    emulator.admin("faults", {"method": "GET", "count": 1})
+    services.get_service(name=f"{PARENT}/services/app")  # a 503, then the retry
+
+    calls = [(c["method"], c["path"].rsplit("/", 1)[-1], c["status"]) for c in emulator.calls()]
+
+    assert calls[0] == ("POST", "services", 200)
+    assert calls[1:] == [("GET", "app", 200), ("GET", "nothing", 404), ("GET", "app", 503), ("GET", "app", 200)]
+    emulator.reset()
+    assert emulator.calls() == []

@@ -31,6 +31,8 @@ def scenario(name):
         dict(name="create, check mode", check_mode=True, **deploy(name, "1.0.0", env={"A": "1"})),
         dict(name="create", **deploy(name, "1.0.0", env={"A": "1"}, labels={"app": "x"})),
         dict(name="same again", **deploy(name, "1.0.0", env={"A": "1"}, labels={"app": "x"})),
+        dict(name="a warning, check mode", check_mode=True,
+             **deploy(name, "1.0.0", env={"A": "1"}, secret_env={"KEY": {"secret": "k", "version": "latest"}})),
         dict(name="canary under a tag", **deploy(name, "1.1.0", env={"A": "1"}, traffic="none", tag="canary")),
         dict(name="info of the service", **info),
         dict(name="split, check mode", check_mode=True,
@@ -103,6 +105,7 @@ def test_both_doors_return_the_same_results(emulated):
     # The scenario did what it says, so the comparison is not between two identical failures.
     for play in (controller, module):
         assert play.task("create")["changed"] and not play.task("same again")["changed"]
+        assert "pin a version number" in json.dumps(play.task("a warning, check mode")["warnings"])
         assert play.task("rollback")["changed"] and not play.task("rollback again")["changed"]
         assert play.task("info of the service")["exists"] and not play.task("project from the task environment")["exists"]
         for label in ("unsupported option", "wrong type", "invalid memory", "traffic not summing to 100",

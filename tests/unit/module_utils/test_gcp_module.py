@@ -7,12 +7,19 @@ from __future__ import annotations
 import json
 
 import pytest
+from ansible.module_utils import _internal as module_internal
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.orchestra.gcp.plugins.module_utils import _gcp
 from ansible_collections.orchestra.gcp.plugins.module_utils._gcp import GcpError, GcpModule
 
 MASK = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+
+
+@pytest.fixture(autouse=True)
+def as_on_a_target(monkeypatch):
+    """Modules behave as on a target, even when controller code was imported into this process."""
+    monkeypatch.setattr(module_internal, "is_controller", False)
 
 
 def run_module(capsys, args, logic, argument_spec=None):
