@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # The whole orchestra.gcp test suite; what CI runs (.ci/run).
 #
-# Usage: scripts/test.sh [stage...]     stages: sanity lint pytest molecule package (default: all, in order)
+# Usage: scripts/test.sh [stage...]     stages: sanity lint pytest molecule package bench (default: all, in order)
 # scripts/setup.sh always runs first. Stops at the first failing stage with a non-zero exit.
 # Environment: PYTEST_ARGS (default "-n 2") replaces the pytest parallelism options.
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT" || exit 1
-ALL_STAGES=(sanity lint pytest molecule package)
+ALL_STAGES=(sanity lint pytest molecule package bench)
 STAGES=("$@")
 ((${#STAGES[@]})) || STAGES=("${ALL_STAGES[@]}")
 for stage in "${STAGES[@]}"; do
@@ -70,6 +70,10 @@ stage_package() {
     artifact="$(ls "$out"/*.tar.gz)" || return 1
     echo "built $(basename "$artifact") ($(du -k "$artifact" | cut -f1) KiB, $(tar -tzf "$artifact" | wc -l) entries)"
     ORCHESTRA_GCP_ARTIFACT="$artifact" .venv/bin/python -m pytest tests/unit/test_packaging.py -q -p no:cacheprovider
+}
+
+stage_bench() {  # the benchmark suite end to end, small: its numbers are not checked
+    .venv/bin/python benchmarks/run.py --tasks 3 --module-tasks 2 --repeat 1
 }
 
 run_stage setup stage_setup

@@ -8,6 +8,8 @@ from ORCHESTRA_GCP_ARTIFACT (scripts/test.sh's package stage sets it to the tarb
 
 from __future__ import annotations
 
+import ast
+import importlib
 import json
 import os
 import shutil
@@ -100,7 +102,8 @@ def test_artifact_ships_the_collection(members):
     required = {"MANIFEST.json", "FILES.json", "README.md", "meta/runtime.yml", "plugins/modules"}
     required.update("plugins/modules/%s.py" % module for module in repo_modules())
     required.update(
-        str(path.relative_to(REPO)) for path in (REPO / "plugins" / "module_utils").glob("*.py")
+        str(path.relative_to(REPO)) for directory in ("module_utils", "plugin_utils", "action")
+        for path in (REPO / "plugins" / directory).glob("*.py")
     )
     missing = sorted(required - set(members))
     assert missing == []
@@ -119,3 +122,19 @@ def test_gcp_action_group_lists_every_module_sorted():
     names = [entry for entry in group if not isinstance(entry, dict)]  # a leading {metadata: ...} is allowed
     assert names == sorted(names), "action_groups.gcp is not sorted"
     assert names == repo_modules(), "action_groups.gcp must list exactly the modules in plugins/modules"
+
+
+@pytest.mark.parametrize("module", repo_modules())
+def test_every_module_has_an_action_plugin_running_its_own_spec_and_logic(module):
+    """The two doors of a module: its action plugin names the very spec and logic its main() runs."""
+    source = (REPO / "plugins" / "modules" / ("%s.py" % module)).read_text(encoding="utf-8")
+    runs = [node for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute) and node.func.attr == "run"
+            and isinstance(node.func.value, ast.Call) and getattr(node.func.value.func, "id", None) == "GcpModule"]
+    assert len(runs) == 1, "%s: main() should be GcpModule(**SPEC).run(logic)" % module
+    spec_name, logic_name = runs[0].func.value.keywords[0].value.id, runs[0].args[0].id
+
+    module_code = importlib.import_module("ansible_collections.orchestra.gcp.plugins.modules.%s" % module)
+    action = importlib.import_module("ansible_collections.orchestra.gcp.plugins.action.%s" % module).ActionModule
+    assert action.spec is getattr(module_code, spec_name)
+    assert action.logic is getattr(module_code, logic_name)
