@@ -45,6 +45,9 @@ SUFFIX_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 LABEL_KEY_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 LABEL_VALUE_RE = re.compile(r"^[a-z0-9_-]{0,63}$")
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+SECRET_VERSION_RE = re.compile(r"^([1-9][0-9]*|latest)$")
+CPU_RE = re.compile(r"^(\d+(?:\.\d+)?)(m?)$")
+MEMORY_RE = re.compile(r"^(\d+)(Mi|Gi|M|G)$")
 # A container image reference: [registry[:port]/]path[:tag][@sha256:digest], lowercase path.
 IMAGE_RE = re.compile(
     r"^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?"
@@ -141,7 +144,7 @@ def _enum_key(mapping, value):
 
 def cpu_millis(value):
     """'1' -> 1000, '0.5' -> 500, '500m' -> 500; None when malformed."""
-    m = re.match(r"^(\d+(?:\.\d+)?)(m?)$", str(value))
+    m = CPU_RE.match(str(value))
     if not m:
         return None
     return int(round(float(m.group(1)) * (1 if m.group(2) else 1000)))
@@ -149,7 +152,7 @@ def cpu_millis(value):
 
 def memory_mib(value):
     """'512Mi' -> 512, '1Gi' -> 1024, '1G' -> 953; None when malformed."""
-    m = re.match(r"^(\d+)(Mi|Gi|M|G)$", str(value))
+    m = MEMORY_RE.match(str(value))
     if not m:
         return None
     factor = {"Mi": 1.0, "Gi": 1024.0, "M": 1e6 / 2 ** 20, "G": 1e9 / 2 ** 20}[m.group(2)]
@@ -238,7 +241,7 @@ def validate_service_params(p):
                             % sorted(set(n for n in names if names.count(n) > 1)))
         for env_name, ref in (p["secret_env"] or {}).items():
             version = str(ref.get("version", "")) if isinstance(ref, dict) else ""
-            if not isinstance(ref, dict) or not ref.get("secret") or not re.match(r"^([1-9][0-9]*|latest)$", version):
+            if not isinstance(ref, dict) or not ref.get("secret") or not SECRET_VERSION_RE.match(version):
                 problems.append("secret_env %r must be a mapping with 'secret' and a 'version' number (or 'latest')" % env_name)
         if p["tag"] is not None and not DNS_LABEL_RE.match(p["tag"]):
             problems.append("tag %r must be a lowercase DNS label (letters, digits, '-'; starting with a letter)" % p["tag"])
