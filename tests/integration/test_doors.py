@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from test_cloud_run_service import IMAGE, deploy
+from test_cloud_run_service import deploy
 from test_cloud_run_traffic import traffic
 
 SECRET = "itsvc-s3cr3t-value"
@@ -47,12 +47,10 @@ def scenario(name):
         dict(name="invalid memory", ignore_errors=True, **deploy(name, "1.0.0", memory="64Mi")),
         dict(name="traffic not summing to 100", ignore_errors=True, **traffic(name, traffic=[{"revision": "{{ v1 }}", "percent": 50}])),
         dict(name="image that fails", ignore_errors=True, **deploy(name, "broken")),
-        dict(name="service of another project", ignore_errors=True,
-             **{"orchestra.gcp.cloud_run_traffic": dict(name=name, region="{{ region }}", project="other-project",
-                                                         traffic=[{"latest": True, "percent": 100}])}),
-        dict(name="no_log value in the result", ignore_errors=True,
-             **{"orchestra.gcp.cloud_run_service_info": dict(name="{{ secret }}", region="{{ region }}",
-                                                              service_account_contents="{{ secret }}")}),
+        dict(name="service of another project", ignore_errors=True, **{"orchestra.gcp.cloud_run_traffic": dict(
+            name=name, region="{{ region }}", project="other-project", traffic=[{"latest": True, "percent": 100}])}),
+        dict(name="no_log value in the result", ignore_errors=True, **{"orchestra.gcp.cloud_run_service_info": dict(
+            name="{{ secret }}", region="{{ region }}", service_account_contents="{{ secret }}")}),
         dict(name="no_log key with a bad service", ignore_errors=True,
              **deploy("Bad_Name", "1.0.0", service_account_contents={"private_key": "{{ secret }}"})),
         dict(name="delete, check mode", check_mode=True, **deploy(name, "1.0.0", state="absent")),
