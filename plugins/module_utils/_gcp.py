@@ -14,6 +14,7 @@ from the same parameters and calls the same function.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
 import re
@@ -31,6 +32,7 @@ try:
     from google.auth import credentials as gcreds
     from google.auth import impersonated_credentials
     from google.oauth2 import service_account
+    from google.protobuf import json_format, struct_pb2, timestamp_pb2
     GOOGLE_IMPORT_ERROR = None
 except ImportError:
     GOOGLE_IMPORT_ERROR = traceback.format_exc()
@@ -290,6 +292,16 @@ class Session:
             raise GcpError("Failed to %s %s: operation %s failed: %s: %s" % (
                 action, resource, name, status, message), **partial)
         return operation.result()
+
+
+def warm_up():
+    """Do now what Google's libraries otherwise do lazily on the first call of every process: import
+    netrc (requests) and compile the patterns of timestamps and JSON numbers (protobuf). The
+    controller door calls it once, before Ansible forks a worker for each task, so that every
+    worker inherits the result (a few milliseconds per task; benchmarks/RESULTS.md)."""
+    importlib.import_module("netrc")
+    timestamp_pb2.Timestamp().FromJsonString("1970-01-01T00:00:00.5Z")
+    json_format.Parse('{"n": 0.5}', struct_pb2.Struct())
 
 
 class GcpModule:

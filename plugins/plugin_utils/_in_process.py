@@ -30,12 +30,17 @@ from ansible.plugins.action.normal import ActionModule as NormalAction
 from ansible.utils.display import Display
 from ansible.vars.clean import remove_internal_keys
 
-from ansible_collections.orchestra.gcp.plugins.module_utils._gcp import GOOGLE_IMPORT_ERROR, GcpModule
+from ansible_collections.orchestra.gcp.plugins.module_utils._gcp import GOOGLE_IMPORT_ERROR, GcpModule, warm_up
 
 # The serialization profile of a module without metadata, as every module of this collection is.
 PROFILE = "legacy"
 
 display = Display()
+# The JSON encoder and decoder of each direction between controller and module, built once.
+_JSON = {direction: (get_module_encoder(PROFILE, direction), get_module_decoder(PROFILE, direction))
+         for direction in (Direction.CONTROLLER_TO_MODULE, Direction.MODULE_TO_CONTROLLER)}
+if not GOOGLE_IMPORT_ERROR:
+    warm_up()  # here, in the controller before Ansible forks its workers: they all inherit it
 
 
 class GcpAction(NormalAction):
@@ -87,11 +92,11 @@ def run_module(spec, logic, args):
     class ControllerModule(AnsibleModule):
         def _load_params(self):
             # The parameters as a module receives them: through the same JSON profile.
-            text = json.dumps(args, cls=get_module_encoder(PROFILE, Direction.CONTROLLER_TO_MODULE))
-            self.params = json.loads(text, cls=get_module_decoder(PROFILE, Direction.CONTROLLER_TO_MODULE))
+            encoder, decoder = _JSON[Direction.CONTROLLER_TO_MODULE]
+            self.params = json.loads(json.dumps(args, cls=encoder), cls=decoder)
 
         def _record_module_result(self, o):
-            printed.append(json.dumps(o, cls=get_module_encoder(PROFILE, Direction.MODULE_TO_CONTROLLER)))
+            printed.append(json.dumps(o, cls=_JSON[Direction.MODULE_TO_CONTROLLER][0]))
 
     with contextlib.suppress(SystemExit):  # exit_json and fail_json end here, after recording the result
         GcpModule(module_class=ControllerModule, **spec).run(logic)
