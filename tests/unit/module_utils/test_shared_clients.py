@@ -5,8 +5,11 @@ never across different credentials, projects, endpoints or environments, and nev
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import subprocess
+import sys
 
 from google.cloud import run_v2
 
@@ -75,3 +78,12 @@ def test_a_forked_child_starts_empty(auth_params):
     assert os.waitstatus_to_exitcode(status) == 0
     assert report == [0, True]
     assert _gcp._SHARED, "the parent keeps its own entries"
+
+
+def test_warm_up_does_the_lazy_first_call_work():
+    """What the controller door does once before Ansible forks, seen in a fresh interpreter."""
+    code = ("import sys; from ansible_collections.orchestra.gcp.plugins.module_utils import _gcp; "
+            "before = set(sys.modules); _gcp.warm_up(); print(sorted(set(sys.modules) - before))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    assert {"netrc", "_strptime"} <= set(ast.literal_eval(done.stdout))
