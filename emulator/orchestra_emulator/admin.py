@@ -25,6 +25,7 @@ class Admin:
             ("POST", "reset"): self._reset_all,
             ("POST", "faults"): self._add_fault,
             ("POST", "failing-images"): self._add_failing_image,
+            ("POST", "revision-behaviour"): self._add_revision_behaviour,
             ("POST", "failing-operations"): self._add_failing_operation,
             ("POST", "config"): self._configure,
             ("GET", "log"): self._log,
@@ -96,6 +97,19 @@ class Admin:
         with self._store.mutate() as data:
             data["admin"]["failing_images"].append(body["pattern"])
             return {"failing_images": data["admin"]["failing_images"]}
+
+    def _add_revision_behaviour(self, body):
+        rule = {"image": "*", "error_ratio": 0.0, "latency_ms": 0}
+        unknown = set(body) - set(rule)
+        rule.update(body)
+        if unknown or not isinstance(rule["image"], str):
+            raise invalid_argument('Expected {"image": "fnmatch glob", "error_ratio": 0..1, "latency_ms": >= 0}.')
+        if not 0 <= rule["error_ratio"] <= 1 or rule["latency_ms"] < 0:
+            raise invalid_argument("error_ratio must be between 0 and 1 and latency_ms at least 0.")
+        with self._store.mutate() as data:
+            rules = data["admin"].setdefault("revision_behaviours", [])
+            rules.append(rule)
+            return {"revision_behaviours": rules}
 
     def _add_failing_operation(self, body):
         return self._append(

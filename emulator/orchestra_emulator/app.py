@@ -10,6 +10,7 @@ import urllib.parse
 from orchestra_emulator import admin
 from orchestra_emulator.discovery import wants_enum_numbers
 from orchestra_emulator.errors import ApiError, invalid_argument, not_found
+from orchestra_emulator.monitoring_v3 import MonitoringV3
 from orchestra_emulator.operations import Operations
 from orchestra_emulator.run_v2 import CloudRunV2
 from orchestra_emulator.state import Store
@@ -29,7 +30,8 @@ class Emulator:
     def __init__(self, state_dir):
         self.store = Store(state_dir)
         self._operations = Operations(self.store)
-        self._apis = [CloudRunV2(self.store, self._operations)]
+        served = []  # requests the emulated revisions answered: Cloud Run records them, Monitoring reports them
+        self._apis = [CloudRunV2(self.store, self._operations, served), MonitoringV3(served)]
         self.admin = admin.Admin(self.store, reset=self.reset)
         for api in self._apis:
             api.restore()
@@ -40,9 +42,10 @@ class Emulator:
         path, raw_query = url.path, url.query
         if path.startswith(admin.PREFIX):
             return self._admin(method, path[len(admin.PREFIX) :], body)
-        query = dict(urllib.parse.parse_qsl(raw_query, keep_blank_values=True))
+        values = urllib.parse.parse_qs(raw_query, keep_blank_values=True)
+        query = {name: found[-1] for name, found in values.items()}
         try:
-            status, payload = 200, self._call(method, path, query, body)
+            status, payload = 200, self._call(method, path, query, values, body)
         except ApiError as error:
             status, payload = error.http_status, error.body()
         except Exception as error:  # noqa: BLE001 - a bug must still answer in Google's shape
@@ -69,7 +72,7 @@ class Emulator:
         except ApiError as error:
             return error.http_status, error.body()
 
-    def _call(self, http_method, path, query, body):
+    def _call(self, http_method, path, query, values, body):
         self.admin.apply_fault(http_method, path)
         api, method, variables = self._route(http_method, path)
         handler, body_field = api.handlers.get(method.id, (None, None))
@@ -77,7 +80,7 @@ class Emulator:
             raise ApiError("UNIMPLEMENTED", f"Method {method.id} is not implemented by the emulator.")
         request = Request(
             variables,
-            api.api.decode_query(method, query),
+            api.api.decode_query(method, values),
             api.api.decode_body(method, _json(body), body_field) if body_field is not None else {},
         )
         failure = self.admin.take_failing_operation(http_method, path) if method.response_ref == OPERATION else None

@@ -155,12 +155,14 @@ class Api:
     # -- input ---------------------------------------------------------------------------
 
     def decode_query(self, method, query):
-        """The method's query parameters, typed; unknown parameters are ignored."""
+        """The method's query parameters, typed; unknown parameters are ignored. `query` maps each
+        name to its values: a repeated parameter (e.g. aggregation.groupByFields) comes as a list."""
         decoded = {}
-        for name, value in query.items():
+        for name, values in query.items():
             param = method.query_parameters.get(name)
             if param is not None:
-                decoded[name] = self._decode_scalar(param, _query_value(param, value), snake_case(name))
+                typed = [self._decode_scalar(param, _query_value(param, value), snake_case(name)) for value in values]
+                decoded[name] = typed if param.get("repeated") else typed[-1]
         return decoded
 
     def decode_body(self, method, body, root):

@@ -10,6 +10,7 @@ import fnmatch
 import random
 import re
 import string
+import time
 import uuid
 
 from orchestra_emulator import paging, serving, traffic
@@ -64,10 +65,12 @@ _CONTAINER_FAILED = (
 class CloudRunV2:
     """Handlers for run.v2 methods, keyed by discovery method id."""
 
-    def __init__(self, store, operations):
+    def __init__(self, store, operations, served):
         self.api = Api("run.v2", "google.cloud.run.v2")
         self._store = store
         self._operations = operations
+        self.served = served  # every request the service URLs answered, in memory: {time, service, revision, status, latency_ms}
+        self._answered = {}  # revision id -> requests answered, for the share of failures
         self._listeners = serving.Listeners(self.respond)
         # Template fields that a Revision also has (containers, scaling, timeout, labels, ...).
         self._revision_fields = set(self.api.schemas["GoogleCloudRunV2Revision"]["properties"])
@@ -240,8 +243,10 @@ class CloudRunV2:
         _set_urls(service, ports)
 
     def close(self):
-        """Stop serving every service URL (the state keeps their ports)."""
+        """Stop serving every service URL (the state keeps their ports) and forget what they served."""
         self._listeners.close_all()
+        self.served.clear()
+        self._answered.clear()
 
     def restore(self):
         """Bind the listeners of a loaded state again (ports may change if taken)."""
@@ -304,7 +309,12 @@ class CloudRunV2:
     # -- serving --------------------------------------------------------------------------
 
     def respond(self, service_name, tag):
-        """What a service URL (tag "") or tag URL answers: (status, payload, revision)."""
+        """What a service URL (tag "") or tag URL answers: (status, payload, revision).
+
+        A revision whose image matches a revision behaviour (admin) answers that share of its
+        requests with a 503 and takes that much longer. Every answered request is recorded in
+        `served`, where the Monitoring API reads its metrics from."""
+        started = time.monotonic()
         with self._store.lock:
             service = _services(self._store.data).get(service_name)
             statuses = service["trafficStatuses"] if service else []
@@ -313,14 +323,21 @@ class CloudRunV2:
                 return 503, {"error": f"No revision of '{service_name}' serves this URL."}, None
             revision = _revisions(self._store.data)[f"{service_name}/revisions/{revision_id}"]
             container = revision["containers"][0]
-        payload = {
+            behaviour = _behaviour(self._store.data, container.get("image", ""))
+            answered = self._answered[revision_id] = self._answered.get(revision_id, 0) + 1
+        time.sleep(behaviour["latency_ms"] / 1000.0)
+        ratio = behaviour["error_ratio"]
+        failed = int(answered * ratio) > int((answered - 1) * ratio)  # exactly that share, spread evenly
+        status, payload = (503, {"error": f"Revision '{revision_id}' failed this request (emulated)."}) if failed else (200, {
             "revision": revision_id,
             "service": _short(service_name),
             "image": container.get("image"),
             "env": [variable["name"] for variable in container.get("env", [])],
             "tag": tag or None,
-        }
-        return 200, payload, revision_id
+        })
+        self.served.append({"time": time.time(), "service": service_name, "revision": revision_id, "status": status,
+                            "latency_ms": (time.monotonic() - started) * 1000.0})
+        return status, payload, revision_id
 
     # -- lookups --------------------------------------------------------------------------
 
@@ -494,6 +511,12 @@ def _template_changed(old, new):
 
 def _image_fails(data, image):
     return any(fnmatch.fnmatchcase(image, pattern) for pattern in data["admin"]["failing_images"])
+
+
+def _behaviour(data, image):
+    """How a revision with this image answers: the first matching revision behaviour, else all well."""
+    rules = data["admin"].get("revision_behaviours", [])
+    return next((r for r in rules if fnmatch.fnmatchcase(image, r["image"])), {"error_ratio": 0.0, "latency_ms": 0})
 
 
 # -- small helpers ---------------------------------------------------------------------------

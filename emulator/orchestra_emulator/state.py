@@ -19,6 +19,7 @@ def empty_state():
         "admin": {
             "faults": [],
             "failing_images": [],
+            "revision_behaviours": [],
             "failing_operations": [],
             "config": {"operation_seconds": 0},
         },

@@ -1,0 +1,298 @@
+"""Cloud Monitoring v3 `projects.timeSeries.list`, serving the two Cloud Run request metrics from
+the requests the emulated revisions really answered.
+
+- `run.googleapis.com/request_count` (DELTA, INT64) and `run.googleapis.com/request_latencies`
+  (DELTA, DISTRIBUTION, ms), on the `cloud_run_revision` resource (labels project_id,
+  service_name, revision_name, location, configuration_name), with the metric labels
+  response_code and response_code_class.
+  https://cloud.google.com/monitoring/api/metrics_gcp#gcp-run
+- Raw points are sampled every 60 s, as Cloud Run's are. `filter` takes `field = "value"` clauses
+  joined by AND on metric.type, resource.type, resource.label(s).KEY and metric.label(s).KEY.
+- Aggregation follows https://cloud.google.com/monitoring/api/ref_v3/rest/v3/Aggregation:
+  periods of `alignmentPeriod` (at least 60 s) ending at `interval.endTime`; per-series aligners
+  ALIGN_NONE, ALIGN_DELTA, ALIGN_SUM, ALIGN_RATE, ALIGN_COUNT, ALIGN_MEAN and ALIGN_PERCENTILE_*;
+  cross-series reducers REDUCE_NONE, REDUCE_SUM, REDUCE_MEAN, REDUCE_MIN, REDUCE_MAX, REDUCE_COUNT
+  and REDUCE_PERCENTILE_* over `groupByFields`. Percentiles of a distribution interpolate linearly
+  inside its bucket. Others answer UNIMPLEMENTED.
+- Latency distributions use exponential buckets (scale 1 ms, growth 1.1, 120 finite buckets): an
+  emulator choice.
+"""
+
+import bisect
+import datetime
+import math
+import re
+
+from orchestra_emulator import paging
+from orchestra_emulator.discovery import Api
+from orchestra_emulator.errors import ApiError, invalid_argument
+
+REQUEST_COUNT = "run.googleapis.com/request_count"
+REQUEST_LATENCIES = "run.googleapis.com/request_latencies"
+RESOURCE_TYPE = "cloud_run_revision"
+SAMPLE_SECONDS = 60
+BUCKETS = {"numFiniteBuckets": 120, "growthFactor": 1.1, "scale": 1.0}
+# Upper bounds of the finite buckets 1..N; bucket 0 is (-inf, scale), bucket N+1 [last bound, +inf).
+_BOUNDS = [BUCKETS["scale"] * BUCKETS["growthFactor"] ** i for i in range(BUCKETS["numFiniteBuckets"] + 1)]
+_CLAUSE = re.compile(r'^\s*(metric\.type|resource\.type|(?:resource|metric)\.labels?\.[a-z_]+)\s*=\s*"([^"]*)"\s*$')
+_PERCENTILE = re.compile(r"^(?:ALIGN|REDUCE)_PERCENTILE_(\d\d)$")
+
+
+class MonitoringV3:
+    """Handlers for monitoring.v3 methods, keyed by discovery method id."""
+
+    def __init__(self, served):
+        self.api = Api("monitoring.v3", "google.monitoring.v3")
+        self._served = served
+        self.handlers = {"monitoring.projects.timeSeries.list": (self.list_time_series, None)}
+
+    def restore(self):
+        pass
+
+    def close(self):
+        pass
+
+    def list_time_series(self, request):
+        q = request.query
+        project = request.variables["projectsId"]
+        wanted = _parse_filter(q.get("filter", ""))
+        end = _time(q.get("interval.endTime"), "interval.end_time")
+        start = _time(q.get("interval.startTime"), "interval.start_time") if q.get("interval.startTime") else end
+        if start > end:
+            raise invalid_argument("The start time must be before the end time.", field="interval.start_time")
+        aligner = q.get("aggregation.perSeriesAligner", "ALIGN_NONE")
+        reducer = q.get("aggregation.crossSeriesReducer", "REDUCE_NONE")
+        period = _period(q.get("aggregation.alignmentPeriod"), aligner)
+        series = [s for s in self._raw_series(project) if _matches(s, wanted)]
+        series = [_align(s, start, end, aligner, period) for s in series]
+        series = [s for s in series if s["points"]]
+        if reducer != "REDUCE_NONE":
+            series = _reduce(series, reducer, q.get("aggregation.groupByFields", []))
+        if q.get("view") == "HEADERS":
+            series = [dict(s, points=[]) for s in series]
+        items, token = paging.page(series, q.get("pageSize"), q.get("pageToken"))
+        response = {"timeSeries": [_encode(s) for s in items]}
+        if token:
+            response["nextPageToken"] = token
+        return response
+
+    def _raw_series(self, project):
+        """One series per revision and response code, per metric, with raw 60-second points."""
+        groups = {}
+        for request in list(self._served):
+            _, service_project, _, location, _, service = request["service"].split("/")
+            if service_project != project:
+                continue
+            code = str(request["status"])
+            key = (service, request["revision"], location, code)
+            groups.setdefault(key, []).append(request)
+        series = []
+        for (service, revision, location, code), requests in sorted(groups.items()):
+            resource = {"type": RESOURCE_TYPE, "labels": {"project_id": project, "service_name": service,
+                                                          "revision_name": revision, "location": location,
+                                                          "configuration_name": service}}
+            labels = {"response_code": code, "response_code_class": code[0] + "xx"}
+            for metric, kind in ((REQUEST_COUNT, "INT64"), (REQUEST_LATENCIES, "DISTRIBUTION")):
+                series.append({"metric": {"type": metric, "labels": dict(labels)}, "resource": resource,
+                               "metricKind": "DELTA", "valueType": kind, "unit": "ms" if kind == "DISTRIBUTION" else "1",
+                               "samples": [(r["time"], r["latency_ms"]) for r in requests]})
+        return series
+
+
+def _parse_filter(text):
+    if not text.strip():
+        raise invalid_argument("Field filter had an invalid value: a filter naming metric.type is required.", field="filter")
+    wanted = {}
+    for clause in re.split(r"\s+AND\s+", text.strip()):
+        found = _CLAUSE.match(clause)
+        if not found:
+            raise invalid_argument(
+                f'The emulator supports filters of field = "value" clauses joined by AND; cannot parse {clause.strip()!r}.',
+                field="filter")
+        wanted[found.group(1).replace(".label.", ".labels.")] = found.group(2)
+    if "metric.type" not in wanted:
+        raise invalid_argument("Field filter had an invalid value: it must name a metric.type.", field="filter")
+    return wanted
+
+
+def _matches(series, wanted):
+    for field, value in wanted.items():
+        if field == "metric.type" and series["metric"]["type"] != value:
+            return False
+        if field == "resource.type" and series["resource"]["type"] != value:
+            return False
+        if field.startswith(("resource.labels.", "metric.labels.")):
+            part, _, key = field.split(".", 2)
+            if series[part]["labels"].get(key) != value:
+                return False
+    return True
+
+
+def _time(value, field):
+    if not value:
+        raise invalid_argument(f"Field {field} is required.", field=field)
+    return datetime.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def _period(value, aligner):
+    if aligner == "ALIGN_NONE":
+        return None
+    if not value:
+        raise invalid_argument("An alignment period is required when a per-series aligner is set.",
+                               field="aggregation.alignment_period")
+    seconds = float(value.rstrip("s"))
+    if seconds < 60:
+        raise invalid_argument("The alignment period must be at least 60 seconds.", field="aggregation.alignment_period")
+    return seconds
+
+
+def _align(series, start, end, aligner, period):
+    """The series with points: raw 60-second samples, or one point per period ending at `end`."""
+    if period is None:
+        first = math.floor(start / SAMPLE_SECONDS) * SAMPLE_SECONDS
+        windows = [(t, t + SAMPLE_SECONDS) for t in range(int(first), int(end), SAMPLE_SECONDS)]
+        value_type, combine = series["valueType"], None
+    else:
+        count = max(1, math.ceil((end - start) / period))
+        windows = [(end - (i + 1) * period, end - i * period) for i in range(count)]
+        value_type, combine = _aligner(aligner, series["valueType"], period)
+    points = []
+    for low, high in sorted(windows, reverse=True):  # newest first, as Google returns them
+        latencies = [latency for t, latency in series["samples"] if low <= t < high]
+        if not latencies:
+            continue
+        raw = len(latencies) if series["valueType"] == "INT64" else _distribution(latencies)
+        points.append({"interval": (low, high), "value": raw if combine is None else combine(raw)})
+    return {**series, "valueType": value_type, "points": points}
+
+
+def _aligner(aligner, value_type, period):
+    """(value type after aligning, function of the period's delta value)."""
+    if aligner in ("ALIGN_DELTA", "ALIGN_SUM"):
+        return value_type, lambda v: v
+    if aligner == "ALIGN_RATE":
+        return "DOUBLE", lambda v: _count(v) / period
+    if aligner == "ALIGN_COUNT":
+        return "INT64", _count
+    if aligner == "ALIGN_MEAN" and value_type == "DISTRIBUTION":
+        return "DOUBLE", lambda v: v["mean"]
+    percentile = _PERCENTILE.match(aligner)
+    if percentile and value_type == "DISTRIBUTION":
+        return "DOUBLE", lambda v: _percentile(v, int(percentile.group(1)))
+    if percentile or aligner == "ALIGN_MEAN":
+        raise invalid_argument(f"The aligner {aligner} is not valid for a {value_type} metric.",
+                               field="aggregation.per_series_aligner")
+    raise ApiError("UNIMPLEMENTED", f"The emulator does not implement the aligner {aligner}.")
+
+
+def _reduce(series, reducer, group_by):
+    fields = [f.replace(".label.", ".labels.") for f in group_by]
+    groups = {}
+    for s in series:
+        key = tuple(_label(s, f) for f in fields)
+        groups.setdefault(key, []).append(s)
+    reduced = []
+    for key, members in sorted(groups.items(), key=lambda item: [str(v) for v in item[0]]):
+        first = members[0]
+        kept = {f: v for f, v in zip(fields, key)}
+        value_type, combine = _reducer(reducer, first["valueType"])
+        by_window = {}
+        for s in members:
+            for p in s["points"]:
+                by_window.setdefault(p["interval"], []).append(p["value"])
+        points = [{"interval": w, "value": combine(values)} for w, values in sorted(by_window.items(), reverse=True)]
+        reduced.append({
+            "metric": {"type": first["metric"]["type"], "labels": _kept(kept, "metric.labels.")},
+            "resource": {"type": first["resource"]["type"], "labels": _kept(kept, "resource.labels.")},
+            "metricKind": first["metricKind"], "valueType": value_type, "unit": first["unit"], "points": points})
+    return reduced
+
+
+def _reducer(reducer, value_type):
+    distribution = value_type == "DISTRIBUTION"
+    if reducer == "REDUCE_SUM":
+        return value_type, (_merge if distribution else sum)
+    if reducer == "REDUCE_COUNT":
+        return "INT64", len
+    percentile = _PERCENTILE.match(reducer)
+    if percentile:
+        rank = int(percentile.group(1))
+        return "DOUBLE", (lambda vs: _percentile(_merge(vs), rank)) if distribution else (lambda vs: _rank(sorted(vs), rank))
+    numeric = {"REDUCE_MEAN": lambda vs: sum(vs) / len(vs), "REDUCE_MIN": min, "REDUCE_MAX": max}
+    if reducer in numeric and not distribution:
+        return ("DOUBLE" if reducer == "REDUCE_MEAN" else value_type), numeric[reducer]
+    if reducer == "REDUCE_MEAN":
+        return "DOUBLE", lambda vs: _merge(vs)["mean"]
+    raise ApiError("UNIMPLEMENTED", f"The emulator does not implement the reducer {reducer} for {value_type} values.")
+
+
+def _label(series, field):
+    part, _, key = field.partition(".labels.")
+    if part not in ("metric", "resource") or not key:
+        raise invalid_argument(f"Invalid group-by field {field!r}.", field="aggregation.group_by_fields")
+    return series[part]["labels"].get(key, "")
+
+
+def _kept(kept, prefix):
+    return {field[len(prefix):]: value for field, value in kept.items() if field.startswith(prefix)}
+
+
+# -- distributions ----------------------------------------------------------------------------
+
+def _distribution(values):
+    counts = [0] * (BUCKETS["numFiniteBuckets"] + 2)
+    for v in values:
+        counts[bisect.bisect_right(_BOUNDS, v)] += 1
+    mean = sum(values) / len(values)
+    return {"count": len(values), "mean": mean, "ssd": sum((v - mean) ** 2 for v in values), "buckets": counts}
+
+
+def _merge(distributions):
+    count = sum(d["count"] for d in distributions)
+    mean = sum(d["mean"] * d["count"] for d in distributions) / count
+    ssd = sum(d["ssd"] + d["count"] * (d["mean"] - mean) ** 2 for d in distributions)
+    return {"count": count, "mean": mean, "ssd": ssd, "buckets": [sum(c) for c in zip(*(d["buckets"] for d in distributions))]}
+
+
+def _count(value):
+    return value["count"] if isinstance(value, dict) else value
+
+
+def _percentile(distribution, rank):
+    """The rank-th percentile, interpolated linearly inside the bucket that holds it."""
+    target = distribution["count"] * rank / 100.0
+    seen = 0
+    for i, n in enumerate(distribution["buckets"]):
+        if n and seen + n >= target:
+            low = 0.0 if i == 0 else _BOUNDS[i - 1]
+            high = _BOUNDS[min(i, len(_BOUNDS) - 1)]
+            return low + (high - low) * (target - seen) / n
+        seen += n
+    return _BOUNDS[-1]
+
+
+def _rank(values, rank):
+    return values[min(len(values) - 1, max(0, math.ceil(len(values) * rank / 100.0) - 1))]
+
+
+# -- JSON -------------------------------------------------------------------------------------
+
+def _encode(series):
+    out = {key: series[key] for key in ("metric", "resource", "metricKind", "valueType", "unit")}
+    out["points"] = [{"interval": {"startTime": _stamp(p["interval"][0]), "endTime": _stamp(p["interval"][1])},
+                      "value": _value(series["valueType"], p["value"])} for p in series["points"]]
+    return out
+
+
+def _value(value_type, value):
+    if value_type == "INT64":
+        return {"int64Value": str(value)}
+    if value_type == "DOUBLE":
+        return {"doubleValue": value}
+    return {"distributionValue": {
+        "count": str(value["count"]), "mean": value["mean"], "sumOfSquaredDeviation": value["ssd"],
+        "bucketOptions": {"exponentialBuckets": BUCKETS}, "bucketCounts": [str(c) for c in value["buckets"]]}}
+
+
+def _stamp(seconds):
+    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).isoformat().replace("+00:00", "Z")
