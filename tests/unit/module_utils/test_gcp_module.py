@@ -8,6 +8,7 @@ import json
 
 import pytest
 from ansible.module_utils import _internal as module_internal
+from ansible.module_utils.common import warnings as module_warnings
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.orchestra.gcp.plugins.module_utils import _gcp
@@ -18,8 +19,11 @@ MASK = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 
 @pytest.fixture(autouse=True)
 def as_on_a_target(monkeypatch):
-    """Modules behave as on a target, even when controller code was imported into this process."""
+    """Modules behave as on a target, even when controller code was imported into this process; the
+    warnings a module records stay with its test, as they would stay in its own process."""
     monkeypatch.setattr(module_internal, "is_controller", False)
+    monkeypatch.setattr(module_warnings, "_global_warnings", {})
+    monkeypatch.setattr(module_warnings, "_global_deprecations", {})
 
 
 def run_module(capsys, args, logic, argument_spec=None):
