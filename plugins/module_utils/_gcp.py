@@ -37,6 +37,15 @@ try:
 except ImportError:
     GOOGLE_IMPORT_ERROR = traceback.format_exc()
 
+try:  # Google's REST client for APIs whose google-cloud-* library speaks gRPC only (Cloud Monitoring)
+    import google_auth_httplib2
+    import httplib2
+    from googleapiclient import discovery as gdiscovery
+    from googleapiclient import errors as gerrors
+    DISCOVERY_IMPORT_ERROR = None
+except ImportError:
+    DISCOVERY_IMPORT_ERROR = traceback.format_exc()
+
 USER_AGENT = "orchestra.gcp/0.1.0"
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 
@@ -252,6 +261,32 @@ class Session:
             credentials=self._resolve()[0], transport="rest",
             client_options={"api_endpoint": endpoint} if endpoint else None,
             client_info=ClientInfo(user_agent=USER_AGENT)))
+
+    def discovery(self, api, version):
+        """A google-api-python-client service for ``api`` ``version``, from the discovery document it ships.
+
+        For APIs whose google-cloud-* library has no REST transport: Cloud Monitoring's speaks gRPC
+        only (https://github.com/googleapis/google-cloud-python/issues/16852)."""
+        if DISCOVERY_IMPORT_ERROR:
+            raise GcpError(missing_required_lib("google-api-python-client"))
+        endpoint = self.params.get("api_endpoint")
+        return self._shared(("discovery", api, version), lambda: gdiscovery.build(
+            api, version, static_discovery=True, cache_discovery=False,
+            http=google_auth_httplib2.AuthorizedHttp(self._resolve()[0], http=httplib2.Http(timeout=self.params["request_timeout"])),
+            client_options={"api_endpoint": endpoint} if endpoint else None))
+
+    def execute(self, action, resource, request):
+        """Run a google-api-python-client ``request`` with the retry policy; errors become a ``GcpError``."""
+        def attempt():
+            try:
+                return request.execute()
+            except gerrors.HttpError as e:
+                try:
+                    message = json.loads(e.content)["error"]["message"]
+                except (KeyError, TypeError, ValueError):
+                    message = e.reason
+                raise gexc.from_http_status(e.resp.status, message)
+        return _translated(action, resource, self.retry(attempt))
 
     def call(self, action, resource, method, *args, **kwargs):
         """Call a client method with the retry policy; API errors become a ``GcpError``."""

@@ -1,0 +1,282 @@
+# -*- coding: utf-8 -*-
+# Copyright: orchestra.gcp contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Canary analysis of a Cloud Run revision: HTTP checks, request metrics per revision from Cloud
+Monitoring, compared to absolute limits and to the baseline (stable) revision, and a verdict.
+
+PRIVATE to this collection. The logic of cloud_run_canary_analysis.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import re
+import time
+
+from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
+from ansible.module_utils.urls import open_url
+
+from ._gcp import GcpError
+from ._run import LOCATION_ARGSPEC, STABLE_ANNOTATION, _read, check_region, run_v2, service_path, short_name
+
+REQUEST_COUNT = "run.googleapis.com/request_count"
+REQUEST_LATENCIES = "run.googleapis.com/request_latencies"
+# Cloud Monitoring's smallest alignment period, and so the shortest window
+# (https://cloud.google.com/monitoring/api/ref_v3/rest/v3/projects.timeSeries/list: aggregation.alignmentPeriod).
+MIN_WINDOW = 60
+
+HTTP_CHECK_SPEC = dict(
+    url=dict(type="str", required=True),
+    status=dict(type="list", elements="int", default=[200]),
+    body=dict(type="str"),
+    max_latency_ms=dict(type="float"),
+    requests=dict(type="int", default=1),
+    timeout=dict(type="float", default=10.0),
+)
+ANALYSIS_SPEC = dict(argument_spec=dict(
+    LOCATION_ARGSPEC,
+    canary=dict(type="str", required=True),
+    baseline=dict(type="str"),
+    window=dict(type="int", default=300),
+    bake=dict(type="int", default=0),
+    interval=dict(type="int", default=60),
+    failure_limit=dict(type="int", default=0),
+    consecutive_successes=dict(type="int", default=1),
+    min_requests=dict(type="int", default=100),
+    no_data=dict(type="str", choices=["fail", "pause", "pass"], default="pause"),
+    max_error_ratio=dict(type="float", default=0.01),
+    max_p95_ms=dict(type="float"),
+    max_p99_ms=dict(type="float"),
+    max_error_ratio_increase=dict(type="float", default=0.01),
+    max_latency_increase=dict(type="float", default=0.25),
+    metrics=dict(type="bool", default=True),
+    http_checks=dict(type="list", elements="dict", default=[], options=HTTP_CHECK_SPEC),
+))
+
+
+def analyse(session):
+    """cloud_run_canary_analysis: measure the canary every ``interval`` seconds for ``bake`` seconds
+    and judge it; stop early once the verdict is certain."""
+    p = session.params
+    resource = "Cloud Run service %s in %s" % (p["name"], p["region"])
+    _validate(p, resource)
+    service = _read(session, session.client(run_v2.ServicesClient), service_path(session.project, p["region"], p["name"]),
+                    resource)
+    if service is None:
+        raise GcpError("Cannot analyse %s: the service does not exist. Hint: check the name, project and region." % resource)
+    canary = _revision(service, p["canary"], resource, "canary")
+    baseline_ref = p["baseline"] or service.annotations.get(STABLE_ANNOTATION)
+    baseline = _revision(service, baseline_ref, resource, "baseline") if baseline_ref else None
+    deadline = time.monotonic() + p["bake"]
+    measurements = []
+    while True:
+        measurements.append(measure(session, p, service, canary, baseline))
+        verdict, reason = judge(measurements, p)
+        if verdict != "continue" or time.monotonic() + p["interval"] > deadline:
+            break
+        time.sleep(p["interval"])
+    if verdict == "continue":
+        verdict, reason = "inconclusive", reason + "; the bake time ended before %d passing measurements in a row" % (
+            p["consecutive_successes"])
+    return dict(changed=False, verdict=verdict, reason=reason, canary=canary, baseline=baseline,
+                measurements=measurements)
+
+
+def _validate(p, resource):
+    check_region(p["region"], resource)
+    problems = []
+    if p["metrics"] and p["window"] < MIN_WINDOW:
+        problems.append("window %d must be at least %d seconds (Cloud Monitoring's smallest alignment period)"
+                        % (p["window"], MIN_WINDOW))
+    for key in ("bake", "failure_limit", "min_requests"):
+        if p[key] < 0:
+            problems.append("%s %d must not be negative" % (key, p[key]))
+    for key in ("interval", "consecutive_successes"):
+        if p[key] < 1:
+            problems.append("%s %d must be at least 1" % (key, p[key]))
+    for key in ("max_error_ratio", "max_error_ratio_increase"):
+        if not 0 <= p[key] <= 1:
+            problems.append("%s %s must be between 0 and 1" % (key, p[key]))
+    for i, check in enumerate(p["http_checks"]):
+        if not re.match(r"^https?://", check["url"]):
+            problems.append("http_checks[%d].url %r must be an http(s) URL" % (i, check["url"]))
+        if check["requests"] < 1:
+            problems.append("http_checks[%d].requests must be at least 1" % i)
+        if check["body"] is not None:
+            try:
+                re.compile(check["body"])
+            except re.error as e:
+                problems.append("http_checks[%d].body is not a regular expression: %s" % (i, e))
+    if not p["metrics"] and not p["http_checks"]:
+        problems.append("with metrics=false, give at least one of http_checks")
+    if problems:
+        raise GcpError("Invalid parameters for the canary analysis of %s: %s." % (resource, "; ".join(problems)))
+
+
+def _revision(service, ref, resource, role):
+    """The revision that ``ref`` names: a revision name, or a tag of the service."""
+    by_tag = {s.tag: s.revision for s in service.traffic_statuses if s.tag}
+    if ref in by_tag:
+        return by_tag[ref]
+    if ref.startswith(short_name(service.name) + "-"):
+        return ref
+    raise GcpError("Cannot analyse %s: the %s %r is neither a revision of the service nor one of its tags (%s)."
+                   % (resource, role, ref, ", ".join(sorted(by_tag)) or "no tags"))
+
+
+# ---------------------------------------------------------------- one measurement
+
+def measure(session, p, service, canary, baseline):
+    """What the canary (and the baseline) look like now: metrics over the window and HTTP checks."""
+    http = [probe(check) for check in p["http_checks"]]  # first: what they send counts in the metrics
+    at = datetime.datetime.now(datetime.timezone.utc)
+    stats = read_metrics(session, p, at) if p["metrics"] else {}
+    revisions = dict(canary=stats.get(canary, _no_requests()))
+    if baseline:
+        revisions["baseline"] = stats.get(baseline, _no_requests())
+    checks = _checks(p, revisions, http)
+    no_data = p["metrics"] and revisions["canary"]["requests"] < max(1, p["min_requests"])
+    failed = [c for c in checks if c["passed"] is False]
+    verdict = "fail" if failed else ("no_data" if no_data else "pass")
+    return dict(time=at.isoformat(), verdict=verdict, http_checks=http, checks=checks, **revisions)
+
+
+def _no_requests():
+    return dict(requests=0, errors=0, error_ratio=None, p95_ms=None, p99_ms=None)
+
+
+def read_metrics(session, p, at):
+    """Per revision of the service: requests, 5xx errors, error ratio, p95 and p99 latency over the
+    window ending ``at``. Three timeSeries.list calls, each aggregated by Monitoring to one point per
+    revision (and response class)."""
+    service = session.discovery("monitoring", "v3").projects().timeSeries()
+    base = ('resource.type = "cloud_run_revision" AND resource.labels.service_name = "%s" AND '
+            'resource.labels.location = "%s"' % (p["name"], p["region"]))
+    interval = dict(interval_startTime=_stamp(at - datetime.timedelta(seconds=p["window"])), interval_endTime=_stamp(at))
+
+    def series(metric, reducer, group_by):
+        found, token = [], None
+        while True:
+            page = session.execute("read %s of" % metric.rsplit("/", 1)[-1], "Cloud Run service %s" % p["name"], service.list(
+                name="projects/" + session.project, filter='metric.type = "%s" AND %s' % (metric, base),
+                aggregation_alignmentPeriod="%ds" % p["window"], aggregation_perSeriesAligner="ALIGN_DELTA",
+                aggregation_crossSeriesReducer=reducer, aggregation_groupByFields=group_by, pageToken=token, **interval))
+            found += page.get("timeSeries", [])
+            token = page.get("nextPageToken")
+            if not token:
+                return found
+
+    stats = {}
+    for s in series(REQUEST_COUNT, "REDUCE_SUM", ["resource.labels.revision_name", "metric.labels.response_code_class"]):
+        row = stats.setdefault(s["resource"]["labels"]["revision_name"], _no_requests())
+        count = sum(int(point["value"]["int64Value"]) for point in s["points"])
+        row["requests"] += count
+        if s["metric"]["labels"].get("response_code_class") == "5xx":
+            row["errors"] += count
+    for key, reducer in (("p95_ms", "REDUCE_PERCENTILE_95"), ("p99_ms", "REDUCE_PERCENTILE_99")):
+        for s in series(REQUEST_LATENCIES, reducer, ["resource.labels.revision_name"]):
+            if s["resource"]["labels"]["revision_name"] in stats and s["points"]:
+                stats[s["resource"]["labels"]["revision_name"]][key] = round(max(
+                    point["value"]["doubleValue"] for point in s["points"]), 1)
+    for row in stats.values():
+        row["error_ratio"] = round(row["errors"] / float(row["requests"]), 4) if row["requests"] else None
+    return stats
+
+
+def _stamp(moment):
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def probe(check):
+    """Send ``check["requests"]`` GETs to the URL; what came back, and whether all were as expected."""
+    statuses, latencies, problems = {}, [], []
+    for _unused in range(check["requests"]):
+        started = time.monotonic()
+        try:
+            answer = open_url(check["url"], timeout=check["timeout"], follow_redirects="none")
+            status, body = answer.getcode(), answer.read().decode("utf-8", "replace")
+        except HTTPError as e:
+            status, body = e.code, ""
+        except (URLError, OSError) as e:
+            status, body = None, ""
+            problems.append("no answer: %s" % getattr(e, "reason", e))
+        latency = (time.monotonic() - started) * 1000.0
+        latencies.append(latency)
+        statuses[str(status)] = statuses.get(str(status), 0) + 1
+        if status is not None and status not in check["status"]:
+            problems.append("status %s" % status)
+        elif status is not None and check["body"] and not re.search(check["body"], body):
+            problems.append("body does not match %r" % check["body"])
+    p95 = _percentile(latencies, 95)
+    if check["max_latency_ms"] is not None and p95 > check["max_latency_ms"]:
+        problems.append("p95 latency %.0f ms over %.0f ms" % (p95, check["max_latency_ms"]))
+    summary = sorted(set(problems), key=problems.index)
+    return dict(url=check["url"], requests=check["requests"], statuses=statuses, p95_ms=round(p95, 1),
+                max_ms=round(max(latencies), 1), passed=not problems,
+                problems=["%s (%d of %d)" % (problem, problems.count(problem), check["requests"]) for problem in summary])
+
+
+def _percentile(values, rank):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, int(math.ceil(len(ordered) * rank / 100.0)) - 1))]
+
+
+# ---------------------------------------------------------------- judging
+
+def _checks(p, revisions, http):
+    """Every comparison of one measurement: {check, value, limit, passed}; passed is None when it
+    could not be judged (no data)."""
+    canary, baseline = revisions["canary"], revisions.get("baseline")
+    enough = canary["requests"] >= max(1, p["min_requests"])
+    checks = []
+
+    def add(name, value, limit, ok):
+        checks.append(dict(check=name, value=value, limit=limit, passed=ok if value is not None and limit is not None else None))
+
+    if p["metrics"]:
+        # Too few requests is no data, not a failure: the no_data policy decides how it counts.
+        checks.append(dict(check="canary requests", value=canary["requests"], limit=p["min_requests"], passed=enough or None))
+        if enough:
+            add("error ratio", canary["error_ratio"], p["max_error_ratio"], canary["error_ratio"] <= p["max_error_ratio"])
+            for key in ("p95_ms", "p99_ms"):
+                limit = p["max_" + key]
+                if limit is not None:
+                    add(key.replace("_ms", " latency (ms)"), canary[key], limit, canary[key] is not None and canary[key] <= limit)
+            if baseline and baseline["requests"] >= max(1, p["min_requests"]):
+                limit = round(baseline["error_ratio"] + p["max_error_ratio_increase"], 4)
+                add("error ratio against the baseline", canary["error_ratio"], limit, canary["error_ratio"] <= limit)
+                if baseline["p95_ms"] is not None and canary["p95_ms"] is not None:
+                    limit = round(baseline["p95_ms"] * (1 + p["max_latency_increase"]), 1)
+                    add("p95 latency (ms) against the baseline", canary["p95_ms"], limit, canary["p95_ms"] <= limit)
+    for result in http:
+        checks.append(dict(check="HTTP %s" % result["url"], value="; ".join(result["problems"]) or "as expected",
+                           limit=None, passed=result["passed"]))
+    return checks
+
+
+def judge(measurements, p):
+    """``(verdict, reason)`` over the measurements so far: fail once more than ``failure_limit``
+    failed; pass once the last ``consecutive_successes`` passed; "continue" otherwise. A
+    measurement without enough requests counts by the ``no_data`` policy."""
+    counted = [_by_policy(m["verdict"], p["no_data"]) for m in measurements]
+    failures = counted.count("fail")
+    last = measurements[-1]
+    if failures > p["failure_limit"]:
+        failed = [c for c in last["checks"] if c["passed"] is False] or [
+            dict(check="canary requests", value=last["canary"]["requests"], limit=p["min_requests"])]
+        return "fail", "%d of %d measurements failed (limit %d): %s" % (failures, len(measurements), p["failure_limit"], "; ".join(
+            "%s %s (limit %s)" % (c["check"], c["value"], c["limit"]) for c in failed))
+    streak = len(counted) - max([i + 1 for i, v in enumerate(counted) if v != "pass"] or [0])
+    if streak >= p["consecutive_successes"]:
+        return "pass", "%d measurements in a row passed" % streak
+    if counted[-1] == "inconclusive":
+        return "continue", "the canary served %d requests, fewer than min_requests %d" % (last["canary"]["requests"],
+                                                                                        p["min_requests"])
+    return "continue", "%d of %d passing measurements in a row" % (streak, p["consecutive_successes"])
+
+
+def _by_policy(verdict, no_data):
+    if verdict != "no_data":
+        return verdict
+    return {"fail": "fail", "pass": "pass", "pause": "inconclusive"}[no_data]

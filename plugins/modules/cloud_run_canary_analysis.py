@@ -1,0 +1,211 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: orchestra.gcp contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: cloud_run_canary_analysis
+short_description: Judge a Cloud Run canary revision by HTTP checks and its request metrics
+version_added: 0.1.0
+description:
+  - Measures the canary revision every O(interval) seconds for O(bake) seconds and returns a verdict
+    of V(pass), V(fail) or V(inconclusive) with the numbers behind it. It changes nothing.
+  - A measurement reads Cloud Monitoring's C(run.googleapis.com/request_count) and
+    C(run.googleapis.com/request_latencies) per revision over the last O(window) seconds (three
+    C(timeSeries.list) calls), and runs the O(http_checks).
+  - The canary fails a measurement when an HTTP check fails, its 5xx ratio is over O(max_error_ratio),
+    its p95 or p99 latency is over O(max_p95_ms) or O(max_p99_ms), or it is worse than the baseline
+    revision over the same window by more than O(max_error_ratio_increase) or O(max_latency_increase).
+  - With fewer than O(min_requests) canary requests a measurement has no data, and counts as O(no_data) says.
+  - The verdict is V(fail) as soon as more than O(failure_limit) measurements failed, V(pass) as soon
+    as the last O(consecutive_successes) measurements passed, and V(inconclusive) when the bake time
+    ends first.
+  - Cloud Monitoring data arrives up to a few minutes late; size O(window) and O(bake) accordingly.
+author: AI Orchestra platform team (@ai-orchestra)
+options:
+  canary:
+    description: The revision to judge, by name or by one of the service's traffic tags.
+    type: str
+    required: true
+  baseline:
+    description:
+      - The revision to compare with, by name or tag.
+      - Defaults to the stable revision the service records (see M(orchestra.gcp.cloud_run_traffic)); without one,
+        only the absolute limits apply.
+    type: str
+  window:
+    description: Seconds of metrics each measurement reads, ending now. At least 60, Cloud Monitoring's smallest alignment period.
+    type: int
+    default: 300
+  bake:
+    description: Seconds to keep measuring. V(0) takes one measurement.
+    type: int
+    default: 0
+  interval:
+    description: Seconds between measurements.
+    type: int
+    default: 60
+  failure_limit:
+    description: Failed measurements tolerated; one more fails the canary.
+    type: int
+    default: 0
+  consecutive_successes:
+    description: Passing measurements in a row that pass the canary.
+    type: int
+    default: 1
+  min_requests:
+    description: Canary requests a measurement needs for its metrics to count.
+    type: int
+    default: 100
+  no_data:
+    description: How a measurement without enough requests counts.
+    type: str
+    choices: [fail, pause, pass]
+    default: pause
+  max_error_ratio:
+    description: Largest share of 5xx responses the canary may have.
+    type: float
+    default: 0.01
+  max_p95_ms:
+    description: Largest p95 latency in milliseconds the canary may have.
+    type: float
+  max_p99_ms:
+    description: Largest p99 latency in milliseconds the canary may have.
+    type: float
+  max_error_ratio_increase:
+    description: How much higher than the baseline's the canary's 5xx ratio may be (absolute).
+    type: float
+    default: 0.01
+  max_latency_increase:
+    description: How much higher than the baseline's the canary's p95 latency may be, as a fraction (V(0.25) is 25%).
+    type: float
+    default: 0.25
+  metrics:
+    description: Whether to read metrics; V(false) judges by O(http_checks) alone (a smoke test before traffic).
+    type: bool
+    default: true
+  http_checks:
+    description: HTTP requests each measurement sends, for example to the canary's tag URL.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      url:
+        description: The URL to GET.
+        type: str
+        required: true
+      status:
+        description: The statuses that pass.
+        type: list
+        elements: int
+        default: [200]
+      body:
+        description: A regular expression the response body must match.
+        type: str
+      max_latency_ms:
+        description: Largest p95 latency in milliseconds over the requests.
+        type: float
+      requests:
+        description: How many requests to send, one after the other.
+        type: int
+        default: 1
+      timeout:
+        description: Seconds to wait for each answer.
+        type: float
+        default: 10
+extends_documentation_fragment:
+  - orchestra.gcp.gcp
+  - orchestra.gcp.gcp.cloud_run_service
+  - orchestra.gcp.gcp.info_module
+notes:
+  - Requires C(google-api-python-client) for Cloud Monitoring, whose google-cloud-* library has no REST transport.
+"""
+
+EXAMPLES = r"""
+- name: Judge the canary for ten minutes against the stable revision
+  orchestra.gcp.cloud_run_canary_analysis:
+    name: ai-orchestra
+    region: us-central1
+    canary: canary
+    window: 300
+    bake: 600
+    interval: 60
+    consecutive_successes: 3
+    min_requests: 100
+    max_error_ratio: 0.01
+    max_p95_ms: 800
+    http_checks:
+      - url: "{{ canary_url }}/healthz"
+        body: '"status": ?"ok"'
+        max_latency_ms: 500
+  register: analysis
+
+- name: Smoke-test the canary's tag URL before it gets traffic
+  orchestra.gcp.cloud_run_canary_analysis:
+    name: ai-orchestra
+    region: us-central1
+    canary: canary
+    metrics: false
+    http_checks:
+      - url: "{{ canary_url }}"
+        requests: 5
+"""
+
+RETURN = r"""
+verdict:
+  description: V(pass), V(fail) or V(inconclusive).
+  returned: always
+  type: str
+reason:
+  description: Why, with the numbers that decided it.
+  returned: always
+  type: str
+  sample: "1 of 1 measurements failed (limit 0): error ratio 0.1 (limit 0.01)"
+canary:
+  description: The canary revision's name.
+  returned: always
+  type: str
+baseline:
+  description: The baseline revision's name, or null.
+  returned: always
+  type: str
+measurements:
+  description: Each measurement, oldest first.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    time:
+      description: When it was taken (ISO 8601, UTC).
+      type: str
+    verdict:
+      description: V(pass), V(fail) or V(no_data).
+      type: str
+    canary:
+      description: The canary's requests, errors (5xx), error_ratio, p95_ms and p99_ms over the window.
+      type: dict
+    baseline:
+      description: The same numbers for the baseline.
+      type: dict
+    checks:
+      description: Each comparison, as C(check), C(value), C(limit) and C(passed) (null when not judged).
+      type: list
+      elements: dict
+    http_checks:
+      description: Each HTTP check, with C(statuses) counted, C(p95_ms), C(max_ms), C(passed) and C(problems).
+      type: list
+      elements: dict
+"""
+
+from ansible_collections.orchestra.gcp.plugins.module_utils._canary import ANALYSIS_SPEC, analyse
+from ansible_collections.orchestra.gcp.plugins.module_utils._gcp import GcpModule
+
+
+def main():
+    GcpModule(**ANALYSIS_SPEC).run(analyse)
+
+
+if __name__ == "__main__":
+    main()
