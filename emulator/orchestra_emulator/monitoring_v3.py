@@ -80,7 +80,7 @@ class MonitoringV3:
         """One series per revision and response code, per metric, with raw 60-second points."""
         groups = {}
         for request in list(self._served):
-            _, service_project, _, location, _, service = request["service"].split("/")
+            service_project, location, service = request["service"].split("/")[1::2]
             if service_project != project:
                 continue
             code = str(request["status"])
@@ -122,7 +122,7 @@ def _matches(series, wanted):
         if field == "resource.type" and series["resource"]["type"] != value:
             return False
         if field.startswith(("resource.labels.", "metric.labels.")):
-            part, _, key = field.split(".", 2)
+            part, key = field.split(".labels.", 1)
             if series[part]["labels"].get(key) != value:
                 return False
     return True
@@ -194,7 +194,7 @@ def _reduce(series, reducer, group_by):
     reduced = []
     for key, members in sorted(groups.items(), key=lambda item: [str(v) for v in item[0]]):
         first = members[0]
-        kept = {f: v for f, v in zip(fields, key)}
+        kept = dict(zip(fields, key))
         value_type, combine = _reducer(reducer, first["valueType"])
         by_window = {}
         for s in members:
@@ -227,7 +227,7 @@ def _reducer(reducer, value_type):
 
 
 def _label(series, field):
-    part, _, key = field.partition(".labels.")
+    part, key = field.split(".labels.", 1) if ".labels." in field else (field, "")
     if part not in ("metric", "resource") or not key:
         raise invalid_argument(f"Invalid group-by field {field!r}.", field="aggregation.group_by_fields")
     return series[part]["labels"].get(key, "")

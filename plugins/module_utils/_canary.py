@@ -271,8 +271,8 @@ def judge(measurements, p):
     if streak >= p["consecutive_successes"]:
         return "pass", "%d measurements in a row passed" % streak
     if counted[-1] == "inconclusive":
-        return "continue", "the canary served %d requests, fewer than min_requests %d" % (last["canary"]["requests"],
-                                                                                        p["min_requests"])
+        return "continue", "the canary served %d requests, fewer than min_requests %d" % (
+            last["canary"]["requests"], p["min_requests"])
     return "continue", "%d of %d passing measurements in a row" % (streak, p["consecutive_successes"])
 
 

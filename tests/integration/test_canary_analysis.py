@@ -2,7 +2,6 @@
 their request metrics (read from the emulated Cloud Monitoring) and by HTTP checks."""
 
 from test_cloud_run_service import deploy
-from test_cloud_run_traffic import traffic
 
 
 def canary_setup(emulated, name, canary_image="2.0.0"):
