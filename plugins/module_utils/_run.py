@@ -34,6 +34,9 @@ REGIONS = frozenset("""
 # Service-level annotation in which the modules remember the revision that served 100% of the
 # traffic before they moved traffic away from it: the target of ``rollback``.
 STABLE_ANNOTATION = "orchestra.gcp/stable-revision"
+# Service-level annotation listing the revisions a rollout rejected (newest last, at most REJECTED_KEPT).
+REJECTED_ANNOTATION = "orchestra.gcp/rejected-revisions"
+REJECTED_KEPT = 10
 # The v2 API rejects annotations in these namespaces (run.v2 discovery document, Service.annotations).
 RESERVED_NAMESPACES = ("run.googleapis.com", "cloud.googleapis.com", "serving.knative.dev", "autoscaling.knative.dev")
 # Set by Cloud Run in every container (https://cloud.google.com/run/docs/container-contract#env-vars).
@@ -115,6 +118,7 @@ TRAFFIC_SPEC = dict(
             percent=dict(type="int", default=0),
         )),
         rollback=dict(type="bool", default=False),
+        reject=dict(type="str"),
     ),
     mutually_exclusive=[("traffic", "rollback")],
     required_one_of=[("traffic", "rollback")],
@@ -625,6 +629,21 @@ def _resolve_targets(session, p, current, resource):
     return targets
 
 
+def rejected_revisions(service):
+    return [r for r in service.annotations.get(REJECTED_ANNOTATION, "").split(",") if r]
+
+
+def rejected_after(current, revision, resource):
+    """The rejected revisions once ``revision`` is added (in the same update as the traffic)."""
+    rejected = rejected_revisions(current)
+    if revision is None or revision in rejected:
+        return rejected
+    if not revision.startswith(short_name(current.name) + "-"):
+        raise GcpError("Invalid parameters for %s: reject %r is not a revision of the service. Nothing was changed."
+                       % (resource, revision))
+    return (rejected + [revision])[-REJECTED_KEPT:]
+
+
 def rollback_targets(current, resource):
     """100% to the revision that served 100% before the current split; every tag kept, at 0%."""
     stable = current.annotations.get(STABLE_ANNOTATION)
@@ -655,10 +674,13 @@ def set_traffic(session):
             raise GcpError("Cannot set traffic of %s: the service does not exist. Hint: deploy it with "
                            "orchestra.gcp.cloud_run_service first." % resource)
         targets = rollback_targets(current, resource) if p["rollback"] else _resolve_targets(session, p, current, resource)
-        if traffic_view(targets) == traffic_view(current.traffic):
+        rejected = rejected_after(current, p["reject"], resource)
+        if traffic_view(targets) == traffic_view(current.traffic) and rejected == rejected_revisions(current):
             return None, None
         service = _copy(current)
         service.traffic = targets
+        if rejected:
+            service.annotations[REJECTED_ANNOTATION] = ",".join(rejected)
         remember_stable(service, current, short_name(current.latest_ready_revision))
         return service, None
 
@@ -672,6 +694,7 @@ def set_traffic(session):
         # What the service serves; in check mode, what it would serve.
         traffic=traffic_view(final.traffic if session.check_mode and service is not None else final.traffic_statuses),
         rolled_back_to=current.annotations.get(STABLE_ANNOTATION) if p["rollback"] else None,
+        rejected_revisions=rejected_revisions(final),
         diff=dict(before=dict(traffic=traffic_view(current.traffic)), after=dict(traffic=traffic_view(final.traffic))),
     )
 

@@ -52,6 +52,12 @@ options:
     description: Send all traffic back to the revision that served 100% before the current split.
     type: bool
     default: false
+  reject:
+    description:
+      - A revision of the service to record as rejected, in the same update as the traffic (the service
+        annotation C(orchestra.gcp/rejected-revisions) keeps the last ten). Cloud Run revisions cannot be
+        changed, so the record lives on the service.
+    type: str
 """
 
 EXAMPLES = r"""
@@ -76,6 +82,7 @@ EXAMPLES = r"""
     name: ai-orchestra
     region: us-central1
     rollback: true
+    reject: ai-orchestra-00008-fej
 """
 
 RETURN = r"""
@@ -87,6 +94,11 @@ traffic:
   sample:
     - {type: REVISION, revision: ai-orchestra-00007-kiq, percent: 90, tag: stable}
     - {type: REVISION, revision: ai-orchestra-00008-fej, percent: 10, tag: canary}
+rejected_revisions:
+  description: The revisions recorded as rejected, oldest first.
+  returned: always
+  type: list
+  elements: str
 rolled_back_to:
   description: The revision that O(rollback) sent the traffic to.
   returned: when O(rollback=true)
