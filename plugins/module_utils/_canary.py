@@ -68,6 +68,8 @@ def analyse(session):
     canary = _revision(service, p["canary"], resource, "canary")
     baseline_ref = p["baseline"] or service.annotations.get(STABLE_ANNOTATION)
     baseline = _revision(service, baseline_ref, resource, "baseline") if baseline_ref else None
+    checks = [dict(check, url=_absolute(check["url"], service, canary, resource)) for check in p["http_checks"]]
+    p = dict(p, http_checks=checks)
     deadline = time.monotonic() + p["bake"]
     measurements = []
     while True:
@@ -99,8 +101,8 @@ def _validate(p, resource):
         if not 0 <= p[key] <= 1:
             problems.append("%s %s must be between 0 and 1" % (key, p[key]))
     for i, check in enumerate(p["http_checks"]):
-        if not re.match(r"^https?://", check["url"]):
-            problems.append("http_checks[%d].url %r must be an http(s) URL" % (i, check["url"]))
+        if not re.match(r"^(https?://|/)", check["url"]):
+            problems.append("http_checks[%d].url %r must be an http(s) URL or a path on the canary's tag URL" % (i, check["url"]))
         if check["requests"] < 1:
             problems.append("http_checks[%d].requests must be at least 1" % i)
         if check["body"] is not None:
@@ -112,6 +114,17 @@ def _validate(p, resource):
         problems.append("with metrics=false, give at least one of http_checks")
     if problems:
         raise GcpError("Invalid parameters for the canary analysis of %s: %s." % (resource, "; ".join(problems)))
+
+
+def _absolute(url, service, canary, resource):
+    """A check's URL; a path is on the canary's tag URL."""
+    if not url.startswith("/"):
+        return url
+    tagged = [s.uri for s in service.traffic_statuses if s.revision == canary and s.tag and s.uri]
+    if not tagged:
+        raise GcpError("Cannot check %s on the canary of %s: %s has no tag URL. Hint: deploy it with a tag, or give a full URL."
+                       % (url, resource, canary))
+    return tagged[0].rstrip("/") + url
 
 
 def _revision(service, ref, resource, role):

@@ -93,7 +93,7 @@ options:
     default: []
     suboptions:
       url:
-        description: The URL to GET.
+        description: The URL to GET; a path (starting with C(/)) is on the canary's tag URL.
         type: str
         required: true
       status:
@@ -137,7 +137,7 @@ EXAMPLES = r"""
     max_error_ratio: 0.01
     max_p95_ms: 800
     http_checks:
-      - url: "{{ canary_url }}/healthz"
+      - url: /healthz
         body: '"status": ?"ok"'
         max_latency_ms: 500
   register: analysis
@@ -149,7 +149,7 @@ EXAMPLES = r"""
     canary: canary
     metrics: false
     http_checks:
-      - url: "{{ canary_url }}"
+      - url: /
         requests: 5
 """
 

@@ -107,4 +107,4 @@ def test_bad_input_names_the_problem(emulated):
     ])
     assert "window 30 must be at least 60" in play.task("short window")["msg"]
     assert "'nope' is neither a revision of the service nor one of its tags" in play.task("unknown canary")["msg"]
-    assert "must be an http(s) URL" in play.task("bad url")["msg"]
+    assert "must be an http(s) URL or a path" in play.task("bad url")["msg"]
