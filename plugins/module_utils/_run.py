@@ -681,7 +681,8 @@ def set_traffic(session):
         service.traffic = targets
         if rejected:
             service.annotations[REJECTED_ANNOTATION] = ",".join(rejected)
-        remember_stable(service, current, short_name(current.latest_ready_revision))
+        if not p["rollback"]:  # going back keeps the target: a second rollback changes nothing
+            remember_stable(service, current, short_name(current.latest_ready_revision))
         return service, None
 
     current, service, _unused, op = _apply(session, client, path, resource, build, "update traffic of")
