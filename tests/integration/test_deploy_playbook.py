@@ -48,8 +48,8 @@ def test_deploy_then_redeploy_changes_nothing(emulated):
 def test_rollback_playbook_returns_to_the_last_stable_revision_in_one_update(emulated):
     assert ansible_playbook(emulated)[0] == 1
     first = emulated.revision_names("ai-orchestra")[0]
-    assert ansible_playbook(emulated, "-e", '{"orchestra_service": {"name": "ai-orchestra", "image": '
-                                          '"us-docker.pkg.dev/orchestra-local/app/ai-orchestra:2.0.0"}}')[0] == 1
+    release = '{"orchestra_service": {"name": "ai-orchestra", "image": "us-docker.pkg.dev/orchestra-local/app/ai-orchestra:2.0.0"}}'
+    assert ansible_playbook(emulated, "-e", release)[0] == 1
     mutations = len(emulated.emulator.log())
 
     changed, out = ansible_playbook(emulated, playbook="playbooks/rollback.yml")
