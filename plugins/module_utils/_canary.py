@@ -50,6 +50,7 @@ ANALYSIS_SPEC = dict(argument_spec=dict(
     max_p99_ms=dict(type="float"),
     max_error_ratio_increase=dict(type="float", default=0.01),
     max_latency_increase=dict(type="float", default=0.25),
+    min_latency_increase_ms=dict(type="float", default=10.0),
     metrics=dict(type="bool", default=True),
     http_checks=dict(type="list", elements="dict", default=[], options=HTTP_CHECK_SPEC),
 ))
@@ -260,7 +261,9 @@ def _checks(p, revisions, http):
                 limit = round(baseline["error_ratio"] + p["max_error_ratio_increase"], 4)
                 add("error ratio against the baseline", canary["error_ratio"], limit, canary["error_ratio"] <= limit)
                 if baseline["p95_ms"] is not None and canary["p95_ms"] is not None:
-                    limit = round(baseline["p95_ms"] * (1 + p["max_latency_increase"]), 1)
+                    # Both margins must be exceeded: a relative one alone fails on noise when latencies are tiny.
+                    limit = round(max(baseline["p95_ms"] * (1 + p["max_latency_increase"]),
+                                      baseline["p95_ms"] + p["min_latency_increase_ms"]), 1)
                     add("p95 latency (ms) against the baseline", canary["p95_ms"], limit, canary["p95_ms"] <= limit)
     for result in http:
         checks.append(dict(check="HTTP %s" % result["url"], value="; ".join(result["problems"]) or "as expected",

@@ -17,7 +17,8 @@ description:
     C(timeSeries.list) calls), and runs the O(http_checks).
   - The canary fails a measurement when an HTTP check fails, its 5xx ratio is over O(max_error_ratio),
     its p95 or p99 latency is over O(max_p95_ms) or O(max_p99_ms), or it is worse than the baseline
-    revision over the same window by more than O(max_error_ratio_increase) or O(max_latency_increase).
+    revision over the same window by more than O(max_error_ratio_increase), or by more than both
+    O(max_latency_increase) and O(min_latency_increase_ms).
   - With fewer than O(min_requests) canary requests a measurement has no data, and counts as O(no_data) says.
   - The verdict is V(fail) as soon as more than O(failure_limit) measurements failed, V(pass) as soon
     as the last O(consecutive_successes) measurements passed, and V(inconclusive) when the bake time
@@ -82,6 +83,13 @@ options:
     description: How much higher than the baseline's the canary's p95 latency may be, as a fraction (V(0.25) is 25%).
     type: float
     default: 0.25
+  min_latency_increase_ms:
+    description:
+      - How many milliseconds higher than the baseline's the canary's p95 latency may be in any case. The canary
+        fails the comparison only when it exceeds both this and O(max_latency_increase), so that noise on tiny
+        latencies does not fail it.
+    type: float
+    default: 10
   metrics:
     description: Whether to read metrics; V(false) judges by O(http_checks) alone (a smoke test before traffic).
     type: bool
