@@ -116,3 +116,24 @@ def test_check_mode_shows_the_plan_and_changes_nothing(emulated, stable):
     assert play.rc == 0, play.stdout
     assert "steps 20%%, 50%% against %s" % v1 in play.task("Show the plan")["msg"]
     assert len(emulated.emulator.log()) == before
+
+
+def test_status_module_reads_a_rollout_in_progress_and_stale_tags(emulated):
+    name = emulated.name("status")
+    status = {"orchestra.gcp.cloud_run_rollout_status": dict(name=name, region="{{ region }}", image=IMAGE % "2.0.0")}
+    play = emulated.run([
+        dict(name="absent", **status),
+        dict(dict(name="v1", **deploy(name, "1.0.0")), register="first"),
+        dict(name="canary", **deploy(name, "2.0.0", traffic="none", tag="canary")),
+        dict(name="split", **{"orchestra.gcp.cloud_run_traffic": dict(name=name, region="{{ region }}", traffic=[
+            {"tag": "canary", "percent": 20}, {"revision": "{{ first.revision }}", "percent": 80, "tag": "stable"},
+            {"revision": "{{ first.revision }}", "tag": "old"}])}),
+        dict(name="in progress", **status),
+    ])
+    assert play.rc == 0, play.stdout
+    assert play.task("absent")["phase"] == "absent" and play.task("absent")["first_deploy"] is True
+    now = play.task("in progress")
+    assert (now["phase"], now["canary_percent"], now["same_image"], now["stable"]) == (
+        "in_progress", 20, True, play.task("v1")["revision"])
+    assert now["problems"] == ["stale tags old (%s): remove them with orchestra.gcp.cloud_run_traffic, or list them in "
+                               "allowed_tags" % play.task("v1")["revision"]]
