@@ -18,6 +18,8 @@ def bad_cases(name, v1):
          "percent -5 must be between 0 and 100"),
         ("unknown tag", traffic(name, traffic=[{"tag": "nope", "percent": 100}]), "tag 'nope' names no revision"),
         ("rollback without a record", traffic(name, rollback=True), "Cannot roll back"),
+        ("reject a revision of another service", traffic(name, traffic=[{"revision": v1, "percent": 100}], reject="other-00001-abc"),
+         "reject 'other-00001-abc' is not a revision of the service"),
         ("traffic in an unknown region", {"orchestra.gcp.cloud_run_traffic": dict(
             name=name, region="mars-central1", traffic=[{"latest": True, "percent": 100}])}, "region 'mars-central1' is not"),
         ("traffic of a missing service", traffic(name + "x", traffic=[{"latest": True, "percent": 100}]), "does not exist"),

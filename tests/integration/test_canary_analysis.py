@@ -104,7 +104,16 @@ def test_bad_input_names_the_problem(emulated):
         dict(name="short window", ignore_errors=True, **analysis(name, window=30)),
         dict(name="unknown canary", ignore_errors=True, **analysis(name, canary="nope")),
         dict(name="bad url", ignore_errors=True, **analysis(name, http_checks=[{"url": "ftp://x"}])),
+        dict(name="bad numbers", ignore_errors=True, **analysis(name, bake=-1, interval=0, max_error_ratio=2)),
+        dict(name="bad body regex", ignore_errors=True, **analysis(name, http_checks=[{"url": "/", "body": "("}])),
+        dict(name="nothing to judge", ignore_errors=True, **analysis(name, metrics=False)),
     ])
     assert "window 30 must be at least 60" in play.task("short window")["msg"]
     assert "'nope' is neither a revision of the service nor one of its tags" in play.task("unknown canary")["msg"]
     assert "must be an http(s) URL or a path" in play.task("bad url")["msg"]
+    numbers = play.task("bad numbers")["msg"]
+    assert "bake -1 must not be negative" in numbers and "interval 0 must be at least 1" in numbers
+    assert "max_error_ratio 2.0 must be between 0 and 1" in numbers
+    assert "http_checks[0].body is not a regular expression" in play.task("bad body regex")["msg"]
+    assert "with metrics=false, give at least one of http_checks" in play.task("nothing to judge")["msg"]
+    assert not [c for c in emulated.emulator.calls() if "timeSeries" in c["path"]]  # refused before any metric read
