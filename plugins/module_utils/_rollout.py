@@ -67,7 +67,9 @@ def status_of(service, images, p):
         phase = "empty"  # the service exists but serves nothing: its first revision never became ready
     elif full:
         phase = "idle"
-        if latest_ready and latest_ready != stable and latest_ready not in rejected and latest_ready != canary:
+        # A rollback leaves the service pinned to its last stable revision (the annotation): that is clean.
+        if (latest_ready and latest_ready not in (stable, canary) and latest_ready not in rejected
+                and stable != rollback_target):
             problems.append(
                 "traffic is pinned to %s while the newer ready revision %s serves nothing and no rollout rejected it: "
                 "promote it or roll back to a known revision with orchestra.gcp.cloud_run_traffic, then start the rollout"

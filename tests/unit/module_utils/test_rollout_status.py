@@ -42,12 +42,15 @@ def test_a_split_not_made_by_a_rollout_is_a_problem():
     assert "traffic is split (app-00001-aaa 50%, app-00002-bbb 50%)" in s["problems"][0]
 
 
-def test_a_newer_ready_revision_left_out_is_a_problem_unless_rejected():
+def test_a_newer_ready_revision_left_out_is_a_problem_unless_rejected_or_rolled_back_from():
     pinned = service([("app-00001-aaa", 100, "")], latest_ready="app-00002-bbb")
     assert "pinned to app-00001-aaa while the newer ready revision app-00002-bbb" in status(pinned)["problems"][0]
     rejected = service([("app-00001-aaa", 100, "")], latest_ready="app-00002-bbb",
                        annotations={REJECTED_ANNOTATION: "app-00002-bbb"})
     assert status(rejected)["problems"] == [] and status(rejected)["rejected"] == ["app-00002-bbb"]
+    rolled_back = service([("app-00001-aaa", 100, "")], latest_ready="app-00002-bbb",
+                          annotations={STABLE_ANNOTATION: "app-00001-aaa"})
+    assert status(rolled_back)["problems"] == []
 
 
 def test_stale_tags_are_a_problem_unless_allowed():
