@@ -3,7 +3,7 @@
 #
 #   1. .venv (Python 3.11) with requirements-dev.txt and the emulator (pip install -e emulator);
 #      pip is skipped while .venv/.setup-stamp matches the hash of the requirement files.
-#   2. redis-server and shellcheck from Debian (apt-get) when they are missing and we are root.
+#   2. redis-server, shellcheck and apache2-utils (ab) from Debian (apt-get) when missing and we are root.
 #   3. The offline stand-in for ansible-test's pip bootstrap (~/.ansible/test/cache/get_pip_X_Y.py).
 #
 # Environment: PYTHON (interpreter for the venv; default python3.11, else python3).
@@ -65,10 +65,12 @@ if [[ ! -f "$STAMP" || "$(cat "$STAMP")" != "$want_stamp" ]]; then
     echo "$want_stamp" >"$STAMP"
 fi
 
-# --- 2. Debian packages: redis-server (later features need it), shellcheck (sanity test) ---------
+# --- 2. Debian packages: redis-server (later features need it), shellcheck (sanity test),
+#        apache2-utils (ab, the rollout's load step) ----------------------------------------------
 apt_missing=()
 command -v redis-server >/dev/null 2>&1 || [[ -x /usr/bin/redis-server ]] || apt_missing+=(redis-server)
 command -v shellcheck >/dev/null 2>&1 || apt_missing+=(shellcheck)
+command -v ab >/dev/null 2>&1 || apt_missing+=(apache2-utils)
 if ((${#apt_missing[@]})); then
     if [[ "$(id -u)" -ne 0 ]]; then
         note "${apt_missing[*]} missing and we are not root: skipped (install with: sudo apt-get install ${apt_missing[*]})"

@@ -99,11 +99,12 @@ class Admin:
             return {"failing_images": data["admin"]["failing_images"]}
 
     def _add_revision_behaviour(self, body):
-        rule = {"image": "*", "error_ratio": 0.0, "latency_ms": 0}
+        rule = {"image": "*", "revision": "*", "error_ratio": 0.0, "latency_ms": 0}
         unknown = set(body) - set(rule)
         rule.update(body)
-        if unknown or not isinstance(rule["image"], str):
-            raise invalid_argument('Expected {"image": "fnmatch glob", "error_ratio": 0..1, "latency_ms": >= 0}.')
+        if unknown or not isinstance(rule["image"], str) or not isinstance(rule["revision"], str):
+            raise invalid_argument('Expected {"image": "fnmatch glob", "revision": "fnmatch glob", "error_ratio": 0..1, '
+                                   '"latency_ms": >= 0}.')
         if not 0 <= rule["error_ratio"] <= 1 or rule["latency_ms"] < 0:
             raise invalid_argument("error_ratio must be between 0 and 1 and latency_ms at least 0.")
         with self._store.mutate() as data:

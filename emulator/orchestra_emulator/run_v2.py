@@ -323,7 +323,7 @@ class CloudRunV2:
                 return 503, {"error": f"No revision of '{service_name}' serves this URL."}, None
             revision = _revisions(self._store.data)[f"{service_name}/revisions/{revision_id}"]
             container = revision["containers"][0]
-            behaviour = _behaviour(self._store.data, container.get("image", ""))
+            behaviour = _behaviour(self._store.data, container.get("image", ""), revision["name"])
             answered = self._answered[revision_id] = self._answered.get(revision_id, 0) + 1
         time.sleep(behaviour["latency_ms"] / 1000.0)
         ratio = behaviour["error_ratio"]
@@ -513,10 +513,11 @@ def _image_fails(data, image):
     return any(fnmatch.fnmatchcase(image, pattern) for pattern in data["admin"]["failing_images"])
 
 
-def _behaviour(data, image):
-    """How a revision with this image answers: the first matching revision behaviour, else all well."""
+def _behaviour(data, image, revision_name):
+    """How a revision answers: the first revision behaviour matching its image and its resource name, else all well."""
     rules = data["admin"].get("revision_behaviours", [])
-    return next((r for r in rules if fnmatch.fnmatchcase(image, r["image"])), {"error_ratio": 0.0, "latency_ms": 0})
+    return next((r for r in rules if fnmatch.fnmatchcase(image, r["image"])
+                 and fnmatch.fnmatchcase(revision_name, r.get("revision", "*"))), {"error_ratio": 0.0, "latency_ms": 0})
 
 
 # -- small helpers ---------------------------------------------------------------------------

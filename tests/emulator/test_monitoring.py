@@ -4,6 +4,7 @@ request counts by revision and response class, latency percentiles, the aggregat
 use, paging, errors, and revisions told to fail or slow down."""
 
 import datetime
+import urllib.error
 
 import pytest
 import requests
@@ -11,7 +12,7 @@ from google.auth.credentials import AnonymousCredentials
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
-from run_helpers import create, deploy, latest, pinned, set_traffic
+from run_helpers import create, deploy, latest, pinned, service_spec, set_traffic
 
 PROJECT = "projects/demo"
 COUNT = 'metric.type = "run.googleapis.com/request_count" AND resource.labels.service_name = "app"'
@@ -129,3 +130,17 @@ def test_bad_requests_are_invalid_argument(metrics, two_revisions, query, messag
     with pytest.raises(HttpError) as error:
         metrics(**window(), **query)
     assert error.value.resp.status == 400 and message in str(error.value)
+
+
+def test_a_revision_behaviour_can_pick_revisions_by_resource_name(services, emulator):
+    """The same image fails in one region only when the rule names that region's revisions."""
+    emulator.admin("revision-behaviour", {"image": "*:same", "revision": "projects/*/locations/europe-west1/*",
+                                          "error_ratio": 1.0})
+    here = create(services, image="gcr.io/demo/app:same")
+    there = services.create_service(parent="projects/demo/locations/europe-west1", service_id="app",
+                                    service=service_spec(image="gcr.io/demo/app:same")).result()
+    with requests.Session() as http:
+        assert {http.get(here.uri, timeout=5).status_code for _unused in range(5)} == {200}
+        assert {http.get(there.uri, timeout=5).status_code for _unused in range(5)} == {503}
+    with pytest.raises(urllib.error.HTTPError, match="400"):
+        emulator.admin("revision-behaviour", {"revision": 3})

@@ -7,6 +7,7 @@ Assertions read what the backend holds with the official client, not what the mo
 
 import os
 import pathlib
+import subprocess
 import sys
 import uuid
 
@@ -19,6 +20,7 @@ from google.cloud import run_v2
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 LIVE_PROJECT = os.environ.get("ORCHESTRA_LIVE_PROJECT")
+LOCALHOST = "localhost ansible_connection=local ansible_python_interpreter=%s" % sys.executable
 # ansible-runner finds ansible-playbook on PATH: use the one beside this interpreter.
 os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]
 
@@ -87,15 +89,28 @@ class Backend:
         env.update(self.extra_env)
         return env
 
-    def run(self, tasks, check=False, extravars=None, verbosity=None):
-        """Run ``tasks`` in one play on localhost, auth set once through the action group."""
-        play = [{
+    def play(self, tasks):
+        """``tasks`` as one play on localhost, auth set once through the action group."""
+        return yaml.safe_dump([{
             "name": "scenario", "hosts": "localhost", "gather_facts": False,
             "module_defaults": {"group/orchestra.gcp.gcp": {}},
             "vars": {"region": self.region},
             "tasks": tasks,
-        }]
-        return self.run_playbook(yaml.safe_dump(play, sort_keys=False), check=check, extravars=extravars, verbosity=verbosity)
+        }], sort_keys=False)
+
+    def run(self, tasks, check=False, extravars=None, verbosity=None):
+        return self.run_playbook(self.play(tasks), check=check, extravars=extravars, verbosity=verbosity)
+
+    def start(self, tasks):
+        """Start ``tasks`` with ansible-playbook in a process group of its own, to be killed mid-run."""
+        pdd = self.tmp_path / ("start-%s" % uuid.uuid4().hex[:8])
+        pdd.mkdir()
+        (pdd / "play.yml").write_text(self.play(tasks))
+        (pdd / "hosts").write_text(LOCALHOST + "\n")
+        playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+        with open(pdd / "output", "w") as output:
+            return subprocess.Popen([playbook, "play.yml", "-i", "hosts"], cwd=pdd, env=dict(os.environ, **self.env()),
+                                    stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
 
     def run_playbook(self, text, check=False, extravars=None, inventory=None, cwd=None, verbosity=None):
         pdd = self.tmp_path / ("run-%s" % uuid.uuid4().hex[:8])
@@ -104,8 +119,7 @@ class Backend:
         runner = ansible_runner.run(
             private_data_dir=str(pdd), playbook="play.yml", quiet=True, envvars=self.env(),
             extravars=extravars or {}, verbosity=verbosity, cmdline="--diff" + (" --check" if check else ""),
-            inventory=inventory or "localhost ansible_connection=local ansible_python_interpreter=%s"
-            % sys.executable)
+            inventory=inventory or LOCALHOST)
         return Play(runner)
 
 

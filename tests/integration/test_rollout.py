@@ -1,7 +1,10 @@
 """The cloud_run_rollout role against the emulator, with users hitting the service URL meanwhile:
 each scenario asserts on the service's traffic afterwards."""
 
+import os
+import signal
 import threading
+import time
 
 import pytest
 import requests
@@ -36,12 +39,19 @@ class Users(threading.Thread):
         self.join()
 
 
-def rollout(emulated, name, version, check=False, **role_vars):
+def rollout_task(name, version, **role_vars):
     role_vars = dict({"cloud_run_rollout_service": {"name": name, "image": IMAGE % version},
                       "cloud_run_rollout_region": "{{ region }}", "cloud_run_rollout_steps": STEPS,
                       "cloud_run_rollout_analysis": ANALYSIS}, **role_vars)
-    return emulated.run([{"name": "rollout", "ansible.builtin.include_role": {"name": "orchestra.gcp.cloud_run_rollout"},
-                          "vars": role_vars}], check=check)
+    return {"name": "rollout", "ansible.builtin.include_role": {"name": "orchestra.gcp.cloud_run_rollout"}, "vars": role_vars}
+
+
+def rollout(emulated, name, version, check=False, **role_vars):
+    return emulated.run([rollout_task(name, version, **role_vars)], check=check)
+
+
+def judged(play):
+    return [r for r in play.results if r["_task"].startswith("Judge the canary") and "verdict" in r]
 
 
 def serving(emulated, name):
@@ -65,8 +75,7 @@ def test_healthy_canary_is_promoted(emulated, stable):
     canary = emulated.revision_names(name)[-1]
     assert canary != v1 and serving(emulated, name) == {(canary, 100)}
     assert {s.tag for s in emulated.service(name).traffic_statuses if s.tag} == {"stable"}
-    steps = [r for r in play.results if r["_task"].startswith("Judge the canary")]
-    assert [r["verdict"] for r in steps] == ["pass", "pass"]
+    assert [r["verdict"] for r in judged(play)] == ["pass", "pass"]
 
 
 def test_a_tenth_of_errors_rolls_back_at_the_first_step(emulated, stable):
@@ -76,8 +85,7 @@ def test_a_tenth_of_errors_rolls_back_at_the_first_step(emulated, stable):
     assert play.rc != 0
     assert serving(emulated, name) == {(v1, 100)}
     assert "Rolled back the rollout" in play.stdout and "error ratio" in play.stdout
-    steps = [r for r in play.results if r["_task"].startswith("Judge the canary")]
-    assert len(steps) == 1 and steps[0]["verdict"] == "fail"
+    assert [r["verdict"] for r in judged(play)] == ["fail"]
     bad = emulated.revision_names(name)[-1]
     assert emulated.service(name).annotations["orchestra.gcp/rejected-revisions"] == bad
 
@@ -88,7 +96,7 @@ def test_an_image_that_never_gets_ready_is_aborted(emulated, stable):
     play = rollout(emulated, name, "broken")
     assert play.rc != 0
     assert serving(emulated, name) == {(v1, 100)}
-    assert not [r for r in play.results if r["_task"].startswith("Judge the canary")]
+    assert not judged(play)
 
 
 def test_no_traffic_pauses_by_the_no_data_policy(emulated):
@@ -106,7 +114,7 @@ def test_first_deploy_gets_the_smoke_gate_only(emulated):
     assert play.rc == 0, play.stdout
     only = emulated.revision_names(name)
     assert len(only) == 1 and serving(emulated, name) == {(only[0], 100)}
-    assert not [r for r in play.results if r["_task"].startswith("Judge the canary")]
+    assert not judged(play)
 
 
 def test_check_mode_shows_the_plan_and_changes_nothing(emulated, stable):
@@ -137,3 +145,128 @@ def test_status_module_reads_a_rollout_in_progress_and_stale_tags(emulated):
         "in_progress", 20, True, play.task("v1")["revision"])
     assert now["problems"] == ["stale tags old (%s): remove them with orchestra.gcp.cloud_run_traffic, or list them in "
                                "allowed_tags" % play.task("v1")["revision"]]
+
+
+def test_a_latency_regression_is_rolled_back(emulated, stable):
+    name, v1 = stable
+    emulated.emulator.admin("revision-behaviour", {"image": "*:2.0.0-slow", "latency_ms": 150})
+    play = rollout(emulated, name, "2.0.0-slow", cloud_run_rollout_analysis=dict(ANALYSIS, max_p95_ms=100))
+    assert play.rc != 0
+    assert serving(emulated, name) == {(v1, 100)}
+    assert [r["verdict"] for r in judged(play)] == ["fail"]
+    assert "p95 latency (ms)" in judged(play)[0]["reason"]
+
+
+def test_a_canary_worse_than_stable_but_under_the_limits_fails_the_comparison(emulated, stable):
+    name, v1 = stable
+    emulated.emulator.admin("revision-behaviour", {"image": "*:2.0.0-worse", "error_ratio": 0.05})
+    play = rollout(emulated, name, "2.0.0-worse",
+                   cloud_run_rollout_analysis=dict(ANALYSIS, min_requests=40, max_error_ratio=0.2,
+                                                   max_error_ratio_increase=0.01))
+    assert play.rc != 0
+    assert serving(emulated, name) == {(v1, 100)}
+    assert [r["verdict"] for r in judged(play)] == ["fail"]
+    reason = judged(play)[0]["reason"]
+    assert "error ratio against the baseline" in reason and "error ratio 0." not in reason.replace("baseline", "")
+
+
+def test_503s_on_a_traffic_update_are_retried_and_hooks_run_at_every_point(emulated, stable, tmp_path):
+    name, _v1 = stable
+    hooks = {}
+    for point in ("before_step", "after_step", "after_promotion"):
+        hooks[point] = str(tmp_path / (point + ".yml"))
+        (tmp_path / (point + ".yml")).write_text(
+            "- name: hook %s\n  ansible.builtin.debug:\n    msg: \"{{ cloud_run_rollout_step.percent | default('-') }}\"\n"
+            % point)
+    # Before the first traffic shift, the API answers the next two updates of the service with 503.
+    (tmp_path / "before_step.yml").write_text((tmp_path / "before_step.yml").read_text() + """
+- name: make the next two updates of the service fail
+  ansible.builtin.uri:
+    url: "%s/_emulator/faults"
+    method: POST
+    body_format: json
+    body: {method: PATCH, path: "/services/%s$", status: 503, count: 2}
+  when: cloud_run_rollout_step.percent == 20
+""" % (emulated.endpoint, name))
+    before = len(emulated.emulator.log())
+    play = rollout(emulated, name, "2.0.0", cloud_run_rollout_hooks=hooks)
+    assert play.rc == 0, play.stdout
+    canary = emulated.revision_names(name)[-1]
+    assert serving(emulated, name) == {(canary, 100)}
+    # the deploy, the 20% shift after two 503s, the 50% shift, the promotion
+    assert [c["status"] for c in emulated.emulator.log()[before:] if c["method"] == "PATCH"] == [200, 503, 503, 200, 200, 200]
+    ran = [(r["_task"], str(r.get("msg"))) for r in play.results if r["_task"].startswith("hook ")]
+    assert ran == [("hook before_step", "20"), ("hook after_step", "20"), ("hook before_step", "50"),
+                   ("hook after_step", "50"), ("hook after_promotion", "-")]
+
+
+def test_the_load_step_drives_the_canary_with_ab_so_a_quiet_service_can_be_judged(emulated):
+    name = emulated.name("load")
+    assert emulated.run([dict(name="v1", **deploy(name, "1.0.0"))]).rc == 0
+    play = rollout(emulated, name, "2.0.0", cloud_run_rollout_steps=[{"percent": 20, "bake": 3}],
+                   cloud_run_rollout_analysis=dict(ANALYSIS, no_data="pause", consecutive_successes=2),
+                   cloud_run_rollout_load={"concurrency": 2})
+    assert play.rc == 0, play.stdout
+    assert serving(emulated, name) == {(emulated.revision_names(name)[-1], 100)}
+    step = play.task("Record the step at 20%")["ansible_facts"]["cloud_run_rollout_timeline"][-1]
+    assert step["verdict"] == "pass" and step["load"]["requests"] >= 10 and step["load"]["failed"] == 0
+    assert step["canary"]["requests"] >= 10
+
+
+def start_and_kill_at(emulated, name, percent):
+    """Start a rollout of 2.0.0 whose first step (20%) bakes for a minute; kill its process once the
+    canary serves ``percent``. Returns the canary revision."""
+    process = emulated.start([rollout_task(name, "2.0.0", cloud_run_rollout_steps=[{"percent": 20, "bake": 60}] + STEPS[1:],
+                                           cloud_run_rollout_analysis=dict(ANALYSIS, consecutive_successes=1000))])
+    deadline = time.monotonic() + 60
+    while {p for _r, p in serving(emulated, name)} != {percent, 100 - percent}:
+        assert process.poll() is None and time.monotonic() < deadline, "the rollout never reached %d%%" % percent
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    canary = emulated.revision_names(name)[-1]
+    assert (canary, percent) in serving(emulated, name)
+    return canary
+
+
+def test_a_rollout_killed_mid_step_resumes_where_its_traffic_stands(emulated, stable):
+    name, _v1 = stable
+    canary = start_and_kill_at(emulated, name, 20)
+    play = rollout(emulated, name, "2.0.0")
+    assert play.rc == 0, play.stdout
+    assert "resume the rollout of %s from 20%%; steps 20%%, 50%%" % canary in play.task("Show the plan")["msg"]
+    assert "verdict" not in play.task("Smoke-test the canary's tag URL before it gets traffic")
+    assert emulated.revision_names(name)[-1] == canary and serving(emulated, name) == {(canary, 100)}
+
+
+def test_a_rollout_killed_mid_step_is_rolled_back_by_policy_before_the_next_one(emulated, stable):
+    name, v1 = stable
+    canary = start_and_kill_at(emulated, name, 20)
+    mutations = len(emulated.emulator.log())
+    refused = rollout(emulated, name, "3.0.0")
+    assert refused.rc != 0 and "is in progress" in refused.stdout and "Nothing was changed" in refused.stdout
+    assert len(emulated.emulator.log()) == mutations and (canary, 20) in serving(emulated, name)
+
+    play = rollout(emulated, name, "3.0.0", cloud_run_rollout_resume="rollback")
+    assert play.rc == 0, play.stdout
+    assert play.task("Send the traffic of the interrupted rollout back to the stable revision, as "
+                     "cloud_run_rollout_resume asks")["changed"]
+    fixed = emulated.revision_names(name)[-1]
+    assert fixed not in (v1, canary) and serving(emulated, name) == {(fixed, 100)}
+    assert "orchestra.gcp/rejected-revisions" not in emulated.service(name).annotations
+
+
+def test_an_unchanged_spec_is_nothing_to_roll_out_and_a_rejected_one_is_refused(emulated, stable):
+    name, v1 = stable
+    mutations = len(emulated.emulator.log())
+    play = rollout(emulated, name, "1.0.0")
+    assert play.rc == 0 and play.changed() == [], play.stdout
+    assert "nothing to roll out" in play.task("Show the plan")["msg"]
+    assert len(emulated.emulator.log()) == mutations
+
+    emulated.emulator.admin("revision-behaviour", {"image": "*:2.0.0-bad", "error_ratio": 0.5})
+    assert rollout(emulated, name, "2.0.0-bad").rc != 0
+    mutations = len(emulated.emulator.log())
+    again = rollout(emulated, name, "2.0.0-bad")
+    assert again.rc != 0 and "an earlier rollout rejected it" in again.stdout, again.stdout
+    assert len(emulated.emulator.log()) == mutations and serving(emulated, name) == {(v1, 100)}
