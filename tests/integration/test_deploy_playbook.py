@@ -1,5 +1,6 @@
 """deploy.yml on the local inventory, run the way users run it: ansible-playbook from the checkout."""
 
+import json
 import os
 import re
 import subprocess
@@ -11,7 +12,14 @@ import requests
 from conftest import REPO
 
 
-def ansible_playbook(emulated, *args, playbook="deploy.yml"):
+def recap(stdout):
+    """PLAY RECAP: host -> {ok, changed, unreachable, failed, ...}."""
+    return {host: {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", counts)}
+            for host, counts in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", stdout.split("PLAY RECAP")[-1], re.M)}
+
+
+def ansible_playbook(emulated, *args, playbook="deploy.yml", succeed=True):
+    """Run ``playbook`` on inventories/local against the test's emulator; returns (changes on all hosts, stdout)."""
     port = urlparse(emulated.endpoint).port
     env = dict(os.environ, NO_GCE_CHECK="true", ANSIBLE_NOCOLOR="1")
     env.pop("ORCHESTRA_GCP_ENDPOINT", None)
@@ -19,10 +27,10 @@ def ansible_playbook(emulated, *args, playbook="deploy.yml"):
            "-e", "gcp_project=%s" % emulated.project, "-e", "gcp_api_endpoint=%s" % emulated.endpoint,
            "-e", "local_emulator_port=%d" % port, *args]
     done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stdout + done.stderr
-    recap = re.search(r"orchestra-local\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=0\s+failed=0", done.stdout)
-    assert recap, done.stdout
-    return int(recap.group(2)), done.stdout
+    assert (done.returncode == 0) == succeed, done.stdout + done.stderr
+    hosts = recap(done.stdout)
+    assert "orchestra-local" in hosts, done.stdout
+    return sum(h["changed"] for h in hosts.values()), done.stdout
 
 
 def test_deploy_then_redeploy_changes_nothing(emulated):
@@ -31,7 +39,7 @@ def test_deploy_then_redeploy_changes_nothing(emulated):
     assert emulated.emulator.log() == []  # check mode: not one mutating call
 
     changed, out = ansible_playbook(emulated)
-    assert changed == 1, out  # the emulator already ran: only the service was created
+    assert changed == 2, out  # the emulator already ran: the service created, then its revision tagged stable at 100%
     service = emulated.service("ai-orchestra")
     assert dict(service.labels) == {"app": "ai-orchestra", "env": "local"}
     assert service.template.scaling.max_instance_count == 2
@@ -46,10 +54,11 @@ def test_deploy_then_redeploy_changes_nothing(emulated):
 
 
 def test_rollback_playbook_returns_to_the_last_stable_revision_in_one_update(emulated):
-    assert ansible_playbook(emulated)[0] == 1
+    assert ansible_playbook(emulated)[0] == 2
     first = emulated.revision_names("ai-orchestra")[0]
     release = '{"orchestra_service": {"name": "ai-orchestra", "image": "us-docker.pkg.dev/orchestra-local/app/ai-orchestra:2.0.0"}}'
-    assert ansible_playbook(emulated, "-e", release)[0] == 1
+    changed, out = ansible_playbook(emulated, "-e", release)
+    assert changed == 3, out  # the canary, its step at 50%, its promotion
     mutations = len(emulated.emulator.log())
 
     changed, out = ansible_playbook(emulated, playbook="playbooks/rollback.yml")
@@ -58,3 +67,69 @@ def test_rollback_playbook_returns_to_the_last_stable_revision_in_one_update(emu
     assert [(s.revision, s.percent) for s in emulated.service("ai-orchestra").traffic_statuses if s.percent] == [(first, 100)]
     assert [c["method"] for c in emulated.emulator.log()[mutations:]] == ["PATCH"]
     assert ansible_playbook(emulated, playbook="playbooks/rollback.yml")[0] == 0
+
+
+TWO_REGIONS = '{"orchestra_regions": ["us-central1", "europe-west1"]}'
+
+
+def serving_in(emulated, region):
+    service = emulated.services.get_service(name="projects/%s/locations/%s/services/ai-orchestra" % (emulated.project, region))
+    return {(s.revision, s.percent) for s in service.traffic_statuses if s.percent}
+
+
+def release(version, **more):
+    return json.dumps(dict(orchestra_service={"name": "ai-orchestra",
+                                              "image": "us-docker.pkg.dev/orchestra-local/app/ai-orchestra:" + version},
+                           orchestra_regions=["us-central1", "europe-west1"], **more))
+
+
+def test_two_regions_one_failing_rolls_back_that_region_only(emulated):
+    assert ansible_playbook(emulated, "-e", TWO_REGIONS)[0] == 4
+    before = {region: serving_in(emulated, region) for region in ("us-central1", "europe-west1")}
+    emulated.emulator.admin("revision-behaviour", {"image": "*:2.0.0", "revision": "projects/*/locations/europe-west1/*",
+                                                   "error_ratio": 0.5})
+
+    _changed, out = ansible_playbook(emulated, "-e", release("2.0.0"), succeed=False)
+
+    hosts = recap(out)
+    assert hosts["orchestra-local-europe-west1"]["failed"] == 1 and hosts["orchestra-local-us-central1"]["failed"] == 0
+    assert serving_in(emulated, "europe-west1") == before["europe-west1"]
+    (promoted, percent), = serving_in(emulated, "us-central1")
+    assert percent == 100 and (promoted, 100) not in before["us-central1"]
+
+
+def test_two_regions_one_failing_rolls_back_every_region_under_the_policy_all(emulated):
+    assert ansible_playbook(emulated, "-e", TWO_REGIONS)[0] == 4
+    before = {region: serving_in(emulated, region) for region in ("us-central1", "europe-west1")}
+    emulated.emulator.admin("revision-behaviour", {"image": "*:2.0.0", "revision": "projects/*/locations/europe-west1/*",
+                                                   "error_ratio": 0.5})
+
+    _changed, out = ansible_playbook(emulated, "-e", release("2.0.0", orchestra_rollout_on_region_failure="all"),
+                                     succeed=False)
+
+    assert "Stopped in us-central1: orchestra-local-europe-west1 did not pass" in out
+    assert {region: serving_in(emulated, region) for region in before} == before
+
+
+def test_a_region_failing_at_its_promotion_sends_promoted_regions_back_under_the_policy_all(emulated, tmp_path):
+    """europe-west1's promotion is refused (400) while us-central1's goes through: us-central1 goes back too."""
+    assert ansible_playbook(emulated, "-e", TWO_REGIONS)[0] == 4
+    before = {region: serving_in(emulated, region) for region in ("us-central1", "europe-west1")}
+    hook = tmp_path / "refuse_promotion.yml"
+    hook.write_text("""
+- name: refuse the next update of the service in europe-west1
+  ansible.builtin.uri:
+    url: "%s/_emulator/faults"
+    method: POST
+    body_format: json
+    body: {method: PATCH, path: "/locations/europe-west1/services/ai-orchestra$", status: 400, count: 1}
+  when: cloud_run_rollout_region == 'europe-west1'
+""" % emulated.endpoint)
+
+    _changed, out = ansible_playbook(emulated, "-e", release("2.0.0", orchestra_rollout_on_region_failure="all",
+                                                              cloud_run_rollout_hooks={"after_step": str(hook)}),
+                                     succeed=False)
+
+    assert recap(out)["orchestra-local-us-central1"]["failed"] == 0
+    assert {region: serving_in(emulated, region) for region in before} == before
+    assert re.search(r"Send this region back .*\n(changed|ok): \[orchestra-local-us-central1\]", out), out
