@@ -58,7 +58,7 @@ ANALYSIS_SPEC = dict(argument_spec=dict(
 
 def analyse(session):
     """cloud_run_canary_analysis: measure the canary every ``interval`` seconds for ``bake`` seconds
-    and judge it; stop early once the verdict is certain."""
+    and judge it. A failure stops at once; a pass is given only once the whole bake time passed."""
     p = session.params
     resource = "Cloud Run service %s in %s" % (p["name"], p["region"])
     _validate(p, resource)
@@ -76,7 +76,7 @@ def analyse(session):
     while True:
         measurements.append(measure(session, p, service, canary, baseline))
         verdict, reason = judge(measurements, p)
-        if verdict != "continue" or time.monotonic() + p["interval"] > deadline:
+        if verdict == "fail" or time.monotonic() + p["interval"] > deadline:
             break
         time.sleep(p["interval"])
     if verdict == "continue":

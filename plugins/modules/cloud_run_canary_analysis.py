@@ -41,7 +41,10 @@ options:
     type: int
     default: 300
   bake:
-    description: Seconds to keep measuring. V(0) takes one measurement.
+    description:
+      - Seconds to keep measuring, at least; the verdict is that of the last measurement (V(pass) when the last
+        O(consecutive_successes) measurements passed). A failure beyond O(failure_limit) stops the analysis at once.
+        V(0) takes one measurement.
     type: int
     default: 0
   interval:

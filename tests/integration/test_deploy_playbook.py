@@ -133,3 +133,19 @@ def test_a_region_failing_at_its_promotion_sends_promoted_regions_back_under_the
     assert recap(out)["orchestra-local-us-central1"]["failed"] == 0
     assert {region: serving_in(emulated, region) for region in before} == before
     assert re.search(r"Send this region back .*\n(changed|ok): \[orchestra-local-us-central1\]", out), out
+
+
+def test_rollback_drill_proves_the_stable_revision_comes_back_and_times_it(emulated):
+    assert ansible_playbook(emulated)[0] == 2
+    (stable, _percent), = serving_in(emulated, "us-central1")
+
+    _changed, out = ansible_playbook(emulated, playbook="playbooks/rollback_drill.yml")
+
+    assert serving_in(emulated, "us-central1") == {(stable, 100)}
+    drill = emulated.revision_names("ai-orchestra")[-1]
+    assert emulated.service("ai-orchestra").annotations["orchestra.gcp/rejected-revisions"] == drill
+    seconds = float(re.search(r"Rollback drill in us-central1 passed: %s failed its verdict and %s serves 100%% again, "
+                              r"confirmed ([0-9.]+) s after the verdict" % (drill, stable), out).group(1))
+    assert 0 < seconds < 30
+    # the deploy after a drill rolls out the spec again (the drill left its own template) and succeeds
+    assert ansible_playbook(emulated)[0] == 3

@@ -208,7 +208,7 @@ def test_the_load_step_drives_the_canary_with_ab_so_a_quiet_service_can_be_judge
                    cloud_run_rollout_load={"concurrency": 2})
     assert play.rc == 0, play.stdout
     assert serving(emulated, name) == {(emulated.revision_names(name)[-1], 100)}
-    step = play.task("Record the step at 20%")["ansible_facts"]["cloud_run_rollout_timeline"][-1]
+    step = play.task("Add what the load did to the step at 20%")["ansible_facts"]["cloud_run_rollout_timeline"][-1]
     assert step["verdict"] == "pass" and step["load"]["requests"] >= 10 and step["load"]["failed"] == 0
     assert step["canary"]["requests"] >= 10
 
