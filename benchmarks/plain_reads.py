@@ -4,7 +4,8 @@ with the same client libraries: the baseline of benchmarks/run.py.
     plain_reads.py ENDPOINT PROJECT SERVICE REGION [REGION ...]
 
 The emulator's health check (what ``orchestra-gcp-emulator start`` asks), then in each region the
-service (GET, as cloud_run_service does) and its URL (GET, as the deploy's verification does).
+service, read twice: where the rollout stands (cloud_run_rollout_status), and the spec to compare
+with (cloud_run_service, which finds nothing to roll out).
 """
 
 import sys
@@ -20,9 +21,8 @@ def main(endpoint, project, service, *regions):
     client = run_v2.ServicesClient(credentials=AnonymousCredentials(), transport="rest",
                                    client_options={"api_endpoint": endpoint})
     for region in regions:
-        found = client.get_service(name="projects/%s/locations/%s/services/%s" % (project, region, service))
-        with urllib.request.urlopen(found.uri, timeout=10) as answer:
-            answer.read()
+        for _read in ("status", "spec"):
+            client.get_service(name="projects/%s/locations/%s/services/%s" % (project, region, service))
 
 
 if __name__ == "__main__":

@@ -54,7 +54,7 @@ class EmulatorClient:
         return self.admin("log", method="GET")["calls"]
 
     def calls(self):
-        """Every API call since the last reset, reads included: {method, path, status}."""
+        """Every API call since the last reset, reads included: {method, path, status, start, seconds}."""
         return self.admin("calls", method="GET")["calls"]
 
     def state(self):

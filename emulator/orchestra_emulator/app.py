@@ -4,6 +4,7 @@ handler of the discovery method that serves it, and answers in Google's JSON sha
 import dataclasses
 import json
 import sys
+import time
 import traceback
 import urllib.parse
 
@@ -44,6 +45,7 @@ class Emulator:
             return self._admin(method, path[len(admin.PREFIX) :], body)
         values = urllib.parse.parse_qs(raw_query, keep_blank_values=True)
         query = {name: found[-1] for name, found in values.items()}
+        start, started = time.time(), time.perf_counter()
         try:
             status, payload = 200, self._call(method, path, query, values, body)
         except ApiError as error:
@@ -52,7 +54,8 @@ class Emulator:
             traceback.print_exc(file=sys.stderr)
             failure = ApiError("INTERNAL", f"Emulator error: {error!r}")
             status, payload = failure.http_status, failure.body()
-        self.admin.calls.append({"method": method, "path": path, "status": status})
+        self.admin.calls.append({"method": method, "path": path, "status": status, "start": start,
+                                 "seconds": time.perf_counter() - started})
         if method in MUTATING:
             self.admin.record(method, path, query, status)
         return status, payload

@@ -37,8 +37,10 @@ def rollout_status(session):
         return dict(changed=False, phase="absent", first_deploy=True, problems=[], serving={}, stable=None,
                     canary=None, canary_percent=0, canary_image=None, same_image=False, rollback_target=None,
                     rejected=[])
-    revisions = _images(session, service, resource)
-    return dict(changed=False, **status_of(service, revisions, p))
+    # The images tell whether a rollout in progress is of this image: only a canary tag needs them.
+    canary_tagged = any(s.tag == p["canary_tag"] for s in service.traffic_statuses)
+    images = _images(session, service, resource) if canary_tagged else {}
+    return dict(changed=False, **status_of(service, images, p))
 
 
 def _images(session, service, resource):

@@ -124,7 +124,8 @@ def test_the_log_records_mutating_calls_including_rejected_ones(services, emulat
     assert calls[0]["query"]["serviceId"] == "app"
 
 
-def test_calls_counts_every_api_call_reads_included(services, emulator):
+def test_calls_counts_every_api_call_reads_included_with_when_and_how_long(services, emulator):
+    began = time.time()
     create(services)
     services.get_service(name=f"{PARENT}/services/app")
     with pytest.raises(exceptions.NotFound):
@@ -136,5 +137,8 @@ def test_calls_counts_every_api_call_reads_included(services, emulator):
 
     assert calls[0] == ("POST", "services", 200)
     assert calls[1:] == [("GET", "app", 200), ("GET", "nothing", 404), ("GET", "app", 503), ("GET", "app", 200)]
+    starts = [c["start"] for c in emulator.calls()]
+    assert began <= starts[0] and starts == sorted(starts) and starts[-1] <= time.time()
+    assert all(0 <= c["seconds"] < 5 for c in emulator.calls())
     emulator.reset()
     assert emulator.calls() == []

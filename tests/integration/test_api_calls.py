@@ -29,3 +29,12 @@ def test_calls_per_task(emulated):
     third = emulated.revision_names(name)[2]
     assert calls_of(emulated, traffic(name, traffic=[{"revision": third, "percent": 100}])) == [
         ("GET", name), ("GET", "revisions"), ("PATCH", name)]
+
+
+def test_rollout_status_lists_revisions_only_for_a_canary(emulated):
+    name = emulated.name("status")
+    status = {"orchestra.gcp.cloud_run_rollout_status": dict(name=name, region="{{ region }}", image="x")}
+    assert calls_of(emulated, deploy(name, "1.0.0")) == [("GET", name), ("POST", "services")]
+    assert calls_of(emulated, status) == [("GET", name)]
+    assert calls_of(emulated, deploy(name, "2.0.0", traffic="none", tag="canary")) == [("GET", name), ("PATCH", name)]
+    assert calls_of(emulated, status) == [("GET", name), ("GET", "revisions")]
