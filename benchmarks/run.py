@@ -79,6 +79,7 @@ class Emulator:
 class Runner:
     def __init__(self, workdir, emulator):
         self.workdir = workdir
+        self.stdout = ""
         self.inventory = workdir / "inventory"
         self.inventory.write_text("localhost ansible_connection=local ansible_python_interpreter=%s\n" % sys.executable)
         self.env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"), GCP_PROJECT=PROJECT,
@@ -90,13 +91,14 @@ class Runner:
         return path
 
     def run(self, playbook, *args, cwd=None):
-        """Seconds that one ansible-playbook run took; it must succeed."""
+        """Seconds that one ansible-playbook run took; it must succeed. Its output is kept in ``stdout``."""
         started = time.perf_counter()
         done = subprocess.run([str(BIN / "ansible-playbook"), str(playbook), "-i", str(self.inventory), *args],
                               cwd=cwd, env=self.env, capture_output=True, text=True, check=False)
         elapsed = time.perf_counter() - started
         if done.returncode:
             sys.exit("ansible-playbook %s failed:\n%s%s" % (playbook, done.stdout, done.stderr))
+        self.stdout = done.stdout
         return elapsed
 
 
