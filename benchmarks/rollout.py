@@ -21,7 +21,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from run import BIN, REPO, Emulator, Runner, goal, machine
+from run import REPO, Emulator, Runner, goal, machine
 
 PROJECT = "orchestra-bench"
 IMAGE = "us-docker.pkg.dev/orchestra-bench/app/ai-orchestra:%s"

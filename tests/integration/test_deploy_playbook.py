@@ -126,9 +126,8 @@ def test_a_region_failing_at_its_promotion_sends_promoted_regions_back_under_the
   when: cloud_run_rollout_region == 'europe-west1'
 """ % emulated.endpoint)
 
-    _changed, out = ansible_playbook(emulated, "-e", release("2.0.0", orchestra_rollout_on_region_failure="all",
-                                                              cloud_run_rollout_hooks={"after_step": str(hook)}),
-                                     succeed=False)
+    extra = release("2.0.0", orchestra_rollout_on_region_failure="all", cloud_run_rollout_hooks={"after_step": str(hook)})
+    _changed, out = ansible_playbook(emulated, "-e", extra, succeed=False)
 
     assert recap(out)["orchestra-local-us-central1"]["failed"] == 0
     assert {region: serving_in(emulated, region) for region in before} == before
