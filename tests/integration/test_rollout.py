@@ -3,6 +3,7 @@ each scenario asserts on the service's traffic afterwards."""
 
 import os
 import signal
+import sys
 import threading
 import time
 
@@ -239,6 +240,18 @@ def test_a_rollout_killed_mid_step_resumes_where_its_traffic_stands(emulated, st
     assert emulated.revision_names(name)[-1] == canary and serving(emulated, name) == {(canary, 100)}
 
 
+def test_a_changed_spec_of_the_same_image_does_not_resume_but_starts_over(emulated, stable):
+    name, _v1 = stable
+    interrupted = start_and_kill_at(emulated, name, 20)
+    play = rollout(emulated, name, "2.0.0", cloud_run_rollout_service={"name": name, "image": IMAGE % "2.0.0",
+                                                                       "env": {"FIXED": "1"}})
+    assert play.rc == 0, play.stdout
+    fixed = emulated.revision_names(name)[-1]
+    assert fixed != interrupted and "deploy " in play.task("Show the plan")["msg"]
+    assert play.task("Smoke-test the canary's tag URL before it gets traffic")["verdict"] == "pass"
+    assert serving(emulated, name) == {(fixed, 100)}
+
+
 def test_a_rollout_killed_mid_step_is_rolled_back_by_policy_before_the_next_one(emulated, stable):
     name, v1 = stable
     canary = start_and_kill_at(emulated, name, 20)
@@ -270,3 +283,20 @@ def test_an_unchanged_spec_is_nothing_to_roll_out_and_a_rejected_one_is_refused(
     again = rollout(emulated, name, "2.0.0-bad")
     assert again.rc != 0 and "an earlier rollout rejected it" in again.stdout, again.stdout
     assert len(emulated.emulator.log()) == mutations and serving(emulated, name) == {(v1, 100)}
+
+
+@pytest.mark.parametrize("steps", [[{"percent": 50}, {"percent": 20}], [{"percent": 0}], [{"percent": 100}],
+                                   [{"percent": "ten"}], [{"percent": 10, "bake": -1}], [{"bake": 10}]])
+def test_bad_steps_are_refused_before_any_call(emulated, steps):
+    before = len(emulated.emulator.calls())
+    play = rollout(emulated, emulated.name("steps"), "2.0.0", cloud_run_rollout_steps=steps)
+    assert play.rc != 0 and "cloud_run_rollout_steps must list steps" in play.stdout, play.stdout
+    assert len(emulated.emulator.calls()) == before
+
+
+def test_a_load_step_without_ab_is_refused_before_any_call(emulated):
+    emulated.extra_env["PATH"] = os.path.dirname(sys.executable)  # the virtualenv's tools, without /usr/bin/ab
+    before = len(emulated.emulator.calls())
+    play = rollout(emulated, emulated.name("noab"), "2.0.0", cloud_run_rollout_load={"concurrency": 1})
+    assert play.rc != 0 and "needs ApacheBench (ab)" in play.stdout, play.stdout
+    assert len(emulated.emulator.calls()) == before
