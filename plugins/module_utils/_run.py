@@ -35,6 +35,8 @@ REGIONS = frozenset("""
 # traffic before they moved traffic away from it: the target of ``rollback``.
 STABLE_ANNOTATION = "orchestra.gcp/stable-revision"
 # Service-level annotation listing the revisions a rollout rejected (newest last, at most REJECTED_KEPT).
+# A revision cannot carry the mark itself: the v2 API has no method that changes a revision
+# (run.v2 discovery document: projects.locations.services.revisions has delete, exportStatus, get, list).
 REJECTED_ANNOTATION = "orchestra.gcp/rejected-revisions"
 REJECTED_KEPT = 10
 # The v2 API rejects annotations in these namespaces (run.v2 discovery document, Service.annotations).

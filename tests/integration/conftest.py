@@ -102,7 +102,7 @@ class Backend:
         return self.run_playbook(self.play(tasks), check=check, extravars=extravars, verbosity=verbosity)
 
     def start(self, tasks):
-        """Start ``tasks`` with ansible-playbook in a process group of its own, to be killed mid-run."""
+        """Start ``tasks`` with ansible-playbook, to be killed mid-run."""
         pdd = self.tmp_path / ("start-%s" % uuid.uuid4().hex[:8])
         pdd.mkdir()
         (pdd / "play.yml").write_text(self.play(tasks))
@@ -110,7 +110,7 @@ class Backend:
         playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
         with open(pdd / "output", "w") as output:
             return subprocess.Popen([playbook, "play.yml", "-i", "hosts"], cwd=pdd, env=dict(os.environ, **self.env()),
-                                    stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+                                    stdout=output, stderr=subprocess.STDOUT)
 
     def run_playbook(self, text, check=False, extravars=None, inventory=None, cwd=None, verbosity=None):
         pdd = self.tmp_path / ("run-%s" % uuid.uuid4().hex[:8])
