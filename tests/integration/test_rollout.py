@@ -218,24 +218,40 @@ def test_the_load_step_drives_the_canary_with_ab_so_a_quiet_service_can_be_judge
 def kill_tree(pid):
     """SIGKILL ``pid`` and every process under it, as when the machine running a job dies. (Ansible's
     workers start sessions of their own, so killing the process group of ansible-playbook spares them.)
-    The process is stopped first, so that it forks nothing while its tree is read."""
-    os.kill(pid, signal.SIGSTOP)
-    children = {}
-    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    Each process is stopped, and seen stopped, before its children are read: none can fork meanwhile."""
     tree, todo = [], [pid]
     while todo:
-        tree.append(todo.pop())
-        todo += children.get(tree[-1], [])
-    for each in tree:
+        each = todo.pop()
         try:
-            os.kill(each, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+            os.kill(each, signal.SIGSTOP)
+            while _stat(each)[0] not in "Tt":
+                time.sleep(0.01)
+        except (ProcessLookupError, FileNotFoundError):
+            continue
+        tree.append(each)
+        todo += [int(stat.parent.name) for stat in pathlib.Path("/proc").glob("[0-9]*/stat") if _ppid(stat) == each]
+    for each in tree:
+        os.kill(each, signal.SIGKILL)
+    return tree
+
+
+def _stat(pid):
+    """State and parent pid from /proc/<pid>/stat (after the command name, which may hold spaces)."""
+    return pathlib.Path("/proc/%d/stat" % pid).read_text().rsplit(")", 1)[1].split()[:2]
+
+
+def _alive(pid):
+    try:
+        return _stat(pid)[0] != "Z"  # a zombie is dead, waiting for its parent to read its status
+    except FileNotFoundError:
+        return False
+
+
+def _ppid(stat):
+    try:
+        return int(stat.read_text().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return None
 
 
 def start_and_kill_at(emulated, name, percent):
@@ -247,8 +263,13 @@ def start_and_kill_at(emulated, name, percent):
     while {p for _r, p in serving(emulated, name)} != {percent, 100 - percent}:
         assert process.poll() is None and time.monotonic() < deadline, "the rollout never reached %d%%" % percent
         time.sleep(0.2)
-    kill_tree(process.pid)
+    killed = kill_tree(process.pid)
     process.wait()
+    assert len(killed) >= 2  # ansible-playbook and the worker running the analysis
+    deadline = time.monotonic() + 5
+    while [each for each in killed if _alive(each)]:
+        assert time.monotonic() < deadline, "processes outlived SIGKILL: %s" % [each for each in killed if _alive(each)]
+        time.sleep(0.05)
     canary = emulated.revision_names(name)[-1]
     assert (canary, percent) in serving(emulated, name)
     return canary
