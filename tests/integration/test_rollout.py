@@ -224,7 +224,7 @@ def kill_tree(pid):
         each = todo.pop()
         try:
             os.kill(each, signal.SIGSTOP)
-            while _stat(each)[0] not in "Tt":
+            while _stat(each)[0] not in "TtZX":  # stopped, or already dead
                 time.sleep(0.01)
         except (ProcessLookupError, FileNotFoundError):
             continue
