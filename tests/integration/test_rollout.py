@@ -87,6 +87,7 @@ def test_a_tenth_of_errors_rolls_back_at_the_first_step(emulated, stable):
     assert play.rc != 0
     assert serving(emulated, name) == {(v1, 100)}
     assert "Rolled back the rollout" in play.stdout and "error ratio" in play.stdout
+    assert "Confirmed: %s serves 100%%." % v1 in play.stdout
     assert [r["verdict"] for r in judged(play)] == ["fail"]
     bad = emulated.revision_names(name)[-1]
     assert emulated.service(name).annotations["orchestra.gcp/rejected-revisions"] == bad
