@@ -88,6 +88,14 @@ def test_bake_with_consecutive_successes(emulated):
     assert result["verdict"] == "pass" and len(result["measurements"]) == 2
 
 
+def test_a_pass_waits_for_the_whole_bake_time(emulated):
+    """One passing measurement would be enough for the verdict, yet the canary is watched until the bake ends."""
+    name = emulated.name("minbake")
+    _v1, _canary, url = canary_setup(emulated, name)
+    result = run(emulated, name, bake=3, interval=1, consecutive_successes=1, http_checks=traffic_to(url, 20))
+    assert result["verdict"] == "pass" and len(result["measurements"]) >= 2
+
+
 def test_smoke_test_by_http_alone(emulated):
     name = emulated.name("smoke")
     _v1, _canary, url = canary_setup(emulated, name)
