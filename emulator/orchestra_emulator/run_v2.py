@@ -65,8 +65,11 @@ _CONTAINER_FAILED = (
 class CloudRunV2:
     """Handlers for run.v2 methods, keyed by discovery method id."""
 
-    def __init__(self, store, operations, served):
+    def __init__(self, store, operations, served, authorize=None):
+        """`authorize(service_name, tag, headers)` -> None to serve a request to a service URL, or
+        (HTTP status, JSON payload) to refuse it uncounted (Cloud Run's invoker check)."""
         self.api = Api("run.v2", "google.cloud.run.v2")
+        self._authorize = authorize
         self._store = store
         self._operations = operations
         self.served = served  # every request the service URLs answered, in memory: {time, service, revision, status, latency_ms}
@@ -308,13 +311,18 @@ class CloudRunV2:
 
     # -- serving --------------------------------------------------------------------------
 
-    def respond(self, service_name, tag):
+    def respond(self, service_name, tag, headers):
         """What a service URL (tag "") or tag URL answers: (status, payload, revision).
+
+        A request the invoker check refuses is answered without reaching a revision or being counted.
 
         A revision whose image matches a revision behaviour (admin) answers that share of its
         requests with a 503 and takes that much longer. Every answered request is recorded in
         `served`, where the Monitoring API reads its metrics from."""
         started = time.monotonic()
+        refused = self._authorize(service_name, tag, headers) if self._authorize else None
+        if refused:
+            return (*refused, None)
         with self._store.lock:
             service = _services(self._store.data).get(service_name)
             statuses = service["trafficStatuses"] if service else []

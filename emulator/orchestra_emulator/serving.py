@@ -18,7 +18,7 @@ def url(port):
 
 class Listeners:
     def __init__(self, respond):
-        """`respond(service_name, tag)` -> (HTTP status, JSON payload, revision or None)."""
+        """`respond(service_name, tag, headers)` -> (HTTP status, JSON payload, revision or None)."""
         self._respond = respond
         self._servers = {}  # (service name, tag) -> server
         self._lock = threading.Lock()
@@ -50,7 +50,7 @@ class Listeners:
             if (service, tag) in self._servers:
                 return self._servers[(service, tag)].server_port
             server = _bind(port)
-            server.respond = lambda: self._respond(service, tag)
+            server.respond = lambda headers: self._respond(service, tag, headers)
             self._servers[(service, tag)] = server
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return server.server_port
@@ -75,7 +75,7 @@ class _RevisionHandler(BaseHTTPRequestHandler):
     """Answers any method and path with the serving revision's description."""
 
     def _answer(self):
-        status, payload, revision = self.server.respond()
+        status, payload, revision = self.server.respond(self.headers)
         body = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
