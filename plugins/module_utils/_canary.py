@@ -25,6 +25,11 @@ REQUEST_LATENCIES = "run.googleapis.com/request_latencies"
 # Cloud Monitoring's smallest alignment period, and so the shortest window
 # (https://cloud.google.com/monitoring/api/ref_v3/rest/v3/projects.timeSeries/list: aggregation.alignmentPeriod).
 MIN_WINDOW = 60
+# How late Cloud Run's request metrics arrive, at worst: they are 60-second samples, and "After sampling, data
+# is not visible for up to 180 seconds" (request_count and request_latencies,
+# https://cloud.google.com/monitoring/api/metrics_gcp#gcp-run); Cloud Monitoring's latency is "up to 4 minutes"
+# (https://cloud.google.com/monitoring/api/v3/latency-n-retention).
+METRICS_DELAY = 240
 
 HTTP_CHECK_SPEC = dict(
     url=dict(type="str", required=True),
@@ -41,6 +46,7 @@ ANALYSIS_SPEC = dict(argument_spec=dict(
     window=dict(type="int", default=300),
     bake=dict(type="int", default=0),
     interval=dict(type="int", default=60),
+    metrics_delay=dict(type="int", default=METRICS_DELAY),
     failure_limit=dict(type="int", default=0),
     consecutive_successes=dict(type="int", default=1),
     min_requests=dict(type="int", default=100),
@@ -58,7 +64,8 @@ ANALYSIS_SPEC = dict(argument_spec=dict(
 
 def analyse(session):
     """cloud_run_canary_analysis: measure the canary every ``interval`` seconds for ``bake`` seconds
-    and judge it. A failure stops at once; a pass is given only once the whole bake time passed."""
+    and judge it. A failure stops at once; a pass is given only once the whole bake time was measured,
+    which takes ``metrics_delay`` seconds more: the data of the bake's end arrives that much later."""
     p = session.params
     resource = "Cloud Run service %s in %s" % (p["name"], p["region"])
     _validate(p, resource)
@@ -71,19 +78,38 @@ def analyse(session):
     baseline = _revision(service, baseline_ref, resource, "baseline") if baseline_ref else None
     checks = [dict(check, url=_absolute(check["url"], service, canary, resource)) for check in p["http_checks"]]
     p = dict(p, http_checks=checks)
-    deadline = time.monotonic() + p["bake"]
+    last = time.monotonic() + p["bake"] + (p["metrics_delay"] if p["metrics"] else 0)
     measurements = []
     while True:
         measurements.append(measure(session, p, service, canary, baseline))
         verdict, reason = judge(measurements, p)
-        if verdict == "fail" or time.monotonic() + p["interval"] > deadline:
+        wait = next_wait(time.monotonic(), last, p["interval"])
+        if verdict == "fail" or wait is None:
             break
-        time.sleep(p["interval"])
+        time.sleep(wait)
     if verdict == "continue":
         verdict, reason = "inconclusive", reason + "; the bake time ended before %d passing measurements in a row" % (
             p["consecutive_successes"])
+    if p["metrics"]:
+        reason += " (last window judged %s to %s: Cloud Monitoring data arrives up to %d s late)" % (
+            measurements[-1]["window"]["start"], measurements[-1]["window"]["end"], p["metrics_delay"])
     return dict(changed=False, verdict=verdict, reason=reason, canary=canary, baseline=baseline,
                 measurements=measurements)
+
+
+def next_wait(now, last, interval):
+    """Seconds to sleep before the next measurement, or None once the last one (due at ``last``) was taken:
+    one every ``interval`` seconds, and one at ``last``."""
+    if now >= last:
+        return None
+    return min(interval, last - now)
+
+
+def judged_window(at, p):
+    """(start, end) of the metrics a measurement taken at ``at`` judges: ``window`` seconds ending
+    ``metrics_delay`` seconds earlier, the data that has arrived."""
+    end = at - datetime.timedelta(seconds=p["metrics_delay"])
+    return end - datetime.timedelta(seconds=p["window"]), end
 
 
 def _validate(p, resource):
@@ -92,7 +118,7 @@ def _validate(p, resource):
     if p["metrics"] and p["window"] < MIN_WINDOW:
         problems.append("window %d must be at least %d seconds (Cloud Monitoring's smallest alignment period)"
                         % (p["window"], MIN_WINDOW))
-    for key in ("bake", "failure_limit", "min_requests"):
+    for key in ("bake", "metrics_delay", "failure_limit", "min_requests"):
         if p[key] < 0:
             problems.append("%s %d must not be negative" % (key, p[key]))
     for key in ("interval", "consecutive_successes"):
@@ -142,10 +168,12 @@ def _revision(service, ref, resource, role):
 # ---------------------------------------------------------------- one measurement
 
 def measure(session, p, service, canary, baseline):
-    """What the canary (and the baseline) look like now: metrics over the window and HTTP checks."""
-    http = [probe(check) for check in p["http_checks"]]  # first: what they send counts in the metrics
+    """What the canary (and the baseline) look like now: HTTP checks, and metrics over the window that has
+    arrived (see judged_window)."""
+    http = [probe(check) for check in p["http_checks"]]  # what they send counts in the metrics once it arrives
     at = datetime.datetime.now(datetime.timezone.utc)
-    stats = read_metrics(session, p, at) if p["metrics"] else {}
+    start, end = judged_window(at, p)
+    stats = read_metrics(session, p, start, end) if p["metrics"] else {}
     revisions = dict(canary=stats.get(canary, _no_requests()))
     if baseline:
         revisions["baseline"] = stats.get(baseline, _no_requests())
@@ -153,21 +181,22 @@ def measure(session, p, service, canary, baseline):
     no_data = p["metrics"] and revisions["canary"]["requests"] < max(1, p["min_requests"])
     failed = [c for c in checks if c["passed"] is False]
     verdict = "fail" if failed else ("no_data" if no_data else "pass")
-    return dict(time=at.isoformat(), verdict=verdict, http_checks=http, checks=checks, **revisions)
+    window = dict(start=_stamp(start), end=_stamp(end)) if p["metrics"] else None
+    return dict(time=at.isoformat(), window=window, verdict=verdict, http_checks=http, checks=checks, **revisions)
 
 
 def _no_requests():
     return dict(requests=0, errors=0, error_ratio=None, p95_ms=None, p99_ms=None)
 
 
-def read_metrics(session, p, at):
-    """Per revision of the service: requests, 5xx errors, error ratio, p95 and p99 latency over the
-    window ending ``at``. Three timeSeries.list calls, each aggregated by Monitoring to one point per
-    revision (and response class)."""
+def read_metrics(session, p, start, end):
+    """Per revision of the service: requests, 5xx errors, error ratio, p95 and p99 latency from ``start``
+    to ``end``. Three timeSeries.list calls, each aggregated by Monitoring to one point per revision (and
+    response class)."""
     service = session.discovery("monitoring", "v3").projects().timeSeries()
     base = ('resource.type = "cloud_run_revision" AND resource.labels.service_name = "%s" AND '
             'resource.labels.location = "%s"' % (p["name"], p["region"]))
-    interval = dict(interval_startTime=_stamp(at - datetime.timedelta(seconds=p["window"])), interval_endTime=_stamp(at))
+    interval = dict(interval_startTime=_stamp(start), interval_endTime=_stamp(end))
 
     def series(metric, reducer, group_by):
         found, token = [], None

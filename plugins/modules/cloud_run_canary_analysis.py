@@ -12,18 +12,20 @@ version_added: 0.1.0
 description:
   - Measures the canary revision every O(interval) seconds for O(bake) seconds and returns a verdict
     of V(pass), V(fail) or V(inconclusive) with the numbers behind it. It changes nothing.
-  - A measurement reads Cloud Monitoring's C(run.googleapis.com/request_count) and
-    C(run.googleapis.com/request_latencies) per revision over the last O(window) seconds (three
-    C(timeSeries.list) calls), and runs the O(http_checks).
+  - A measurement runs the O(http_checks), and reads Cloud Monitoring's C(run.googleapis.com/request_count) and
+    C(run.googleapis.com/request_latencies) per revision over O(window) seconds ending O(metrics_delay) seconds
+    before it (three C(timeSeries.list) calls). Cloud Monitoring's data arrives late, so a measurement judges a
+    window whose data has arrived. What the HTTP checks send counts in the measurements taken O(metrics_delay)
+    seconds later.
   - The canary fails a measurement when an HTTP check fails, its 5xx ratio is over O(max_error_ratio),
     its p95 or p99 latency is over O(max_p95_ms) or O(max_p99_ms), or it is worse than the baseline
     revision over the same window by more than O(max_error_ratio_increase), or by more than both
     O(max_latency_increase) and O(min_latency_increase_ms).
   - With fewer than O(min_requests) canary requests a measurement has no data, and counts as O(no_data) says.
-  - The verdict is V(fail) as soon as more than O(failure_limit) measurements failed, V(pass) as soon
-    as the last O(consecutive_successes) measurements passed, and V(inconclusive) when the bake time
-    ends first.
-  - Cloud Monitoring data arrives up to a few minutes late; size O(window) and O(bake) accordingly.
+  - The verdict is V(fail) as soon as more than O(failure_limit) measurements failed. Otherwise the canary is
+    measured until its metrics up to the end of the bake time have arrived, that is O(metrics_delay) seconds
+    after O(bake); the verdict is then V(pass) when the last O(consecutive_successes) measurements passed, and
+    V(inconclusive) when they did not.
 author: AI Orchestra platform team (@ai-orchestra)
 options:
   canary:
@@ -37,7 +39,9 @@ options:
         only the absolute limits apply.
     type: str
   window:
-    description: Seconds of metrics each measurement reads, ending now. At least 60, Cloud Monitoring's smallest alignment period.
+    description:
+      - Seconds of metrics each measurement reads, ending O(metrics_delay) seconds before it. At least 60, Cloud
+        Monitoring's smallest alignment period.
     type: int
     default: 300
   bake:
@@ -51,6 +55,18 @@ options:
     description: Seconds between measurements.
     type: int
     default: 60
+  metrics_delay:
+    description:
+      - How many seconds Cloud Monitoring's data about a request may arrive after it. Each measurement judges the
+        window ending that long before it, and a pass waits that long after the bake time so that the last
+        measurement covers the bake's end.
+      - The default is Google's worst case for Cloud Run's request metrics, which are sampled every 60 seconds and
+        "not visible for up to 180 seconds" after sampling (U(https://cloud.google.com/monitoring/api/metrics_gcp#gcp-run));
+        Cloud Monitoring's latency is "up to 4 minutes" (U(https://cloud.google.com/monitoring/api/v3/latency-n-retention)).
+      - A shorter delay judges windows whose last minutes may not have arrived, and undercounts them. Only metrics
+        that arrive faster, such as the local emulator's, warrant one.
+    type: int
+    default: 240
   failure_limit:
     description: Failed measurements tolerated; one more fails the canary.
     type: int
@@ -135,7 +151,7 @@ notes:
 """
 
 EXAMPLES = r"""
-- name: Judge the canary for ten minutes against the stable revision
+- name: Judge the canary for ten minutes against the stable revision (and four more while its metrics arrive)
   orchestra.gcp.cloud_run_canary_analysis:
     name: ai-orchestra
     region: us-central1
@@ -170,10 +186,11 @@ verdict:
   returned: always
   type: str
 reason:
-  description: Why, with the numbers that decided it.
+  description: Why, with the numbers that decided it, and with metrics the last window judged and how late its data may arrive.
   returned: always
   type: str
-  sample: "1 of 1 measurements failed (limit 0): error ratio 0.1 (limit 0.01)"
+  sample: "1 of 1 measurements failed (limit 0): error ratio 0.1 (limit 0.01) (last window judged 2026-01-05T10:00:00Z to
+    2026-01-05T10:05:00Z: Cloud Monitoring data arrives up to 240 s late)"
 canary:
   description: The canary revision's name.
   returned: always
@@ -191,11 +208,16 @@ measurements:
     time:
       description: When it was taken (ISO 8601, UTC).
       type: str
+    window:
+      description:
+        - The metrics it judged, as C(start) and C(end) (ISO 8601, UTC); C(end) is O(metrics_delay) seconds before
+          C(time). Null when O(metrics=false).
+      type: dict
     verdict:
       description: V(pass), V(fail) or V(no_data).
       type: str
     canary:
-      description: The canary's requests, errors (5xx), error_ratio, p95_ms and p99_ms over the window.
+      description: The canary's requests, errors (5xx), error_ratio, p95_ms and p99_ms over its window.
       type: dict
     baseline:
       description: The same numbers for the baseline.
