@@ -9,6 +9,16 @@ A module's work is a function ``logic(session) -> result`` that lives in module_
 ``Session`` carries the validated parameters, check mode, the resolved credentials and the
 clients. ``GcpModule`` runs such a function as a module; any other door builds a ``Session``
 from the same parameters and calls the same function.
+
+Tokens: a run fetches one OAuth access token per distinct credential, and one ID token per
+credential and audience, reused by every later task until shortly before it expires and fetched
+again once then, or once when an API answers 401 (``_tokens``). A credential is the hash of
+everything that decides the token: the auth options (scopes, impersonation, api_endpoint, project
+included), the environment variables credentials are read from, and the contents of the key or
+ADC file in use. The run is the ansible-playbook process: its controller makes a private directory
+that its workers and the modules they start inherit through ``ORCHESTRA_GCP_TOKEN_RUN``, and
+removes it at its end; see ``_tokens`` for how runs stay apart and what ``ORCHESTRA_GCP_TOKEN_CACHE``
+changes.
 """
 
 from __future__ import annotations
@@ -23,9 +33,12 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
+from . import _tokens
+
 try:
     import google.auth
     import google.auth.exceptions
+    import google.auth.transport.requests
     from google.api_core import exceptions as gexc
     from google.api_core import retry as gretry
     from google.api_core.gapic_v1.client_info import ClientInfo
@@ -47,6 +60,8 @@ except ImportError:
     DISCOVERY_IMPORT_ERROR = traceback.format_exc()
 
 USER_AGENT = "orchestra.gcp/0.1.0"
+# Where impersonation asks for tokens on an emulator (Google: iamcredentials.googleapis.com).
+EMULATOR_IAM_PATH = "/v1/projects/-/serviceAccounts/%s:generateAccessToken"
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 
 AUTH_ARGSPEC = dict(
@@ -155,7 +170,12 @@ def _service_account_key(text, what, scopes):
     return service_account.Credentials.from_service_account_info(info, scopes=scopes), info.get("project_id")
 
 
-def resolve_credentials(params, environ=None):
+def is_emulator(params):
+    """A plain-HTTP ``api_endpoint`` is the local emulator."""
+    return (params.get("api_endpoint") or "").startswith("http://")
+
+
+def resolve_credentials(params, environ=None, cache=lambda creds, role: creds):
     """Return ``(credentials, project, source)`` following the collection's resolution order.
 
     1. explicit options (service_account_contents / service_account_file, auth_kind, project);
@@ -164,12 +184,16 @@ def resolve_credentials(params, environ=None):
     3. Application Default Credentials (google.auth.default), which covers gcloud ADC, the metadata
        server and Workload Identity Federation ``external_account`` files.
     ``impersonate_service_account`` (or GCP_IMPERSONATE_SERVICE_ACCOUNT) wraps whatever was found.
-    A plain-HTTP ``api_endpoint`` is the local emulator: it gets anonymous credentials.
+    A plain-HTTP ``api_endpoint`` is the local emulator: it gets anonymous credentials unless an
+    option (auth_kind, service_account_file or _contents) asks for real ones, which then fetch their
+    tokens where their key says and impersonate through the emulator's IAM Credentials API.
+    ``cache(credentials, role)`` wraps the credentials found (role "source") and the impersonated ones.
     """
     environ = os.environ if environ is None else environ
     scopes = params.get("scopes") or [CLOUD_PLATFORM_SCOPE]
     endpoint = params.get("api_endpoint") or ""
-    if endpoint.startswith("http://"):
+    explicit = any(params.get(name) is not None for name in ("auth_kind", "service_account_file", "service_account_contents"))
+    if is_emulator(params) and not explicit:
         return gcreds.AnonymousCredentials(), params.get("project"), "anonymous (emulator at %s)" % endpoint
 
     auth_kind = params.get("auth_kind") or environ.get("GCP_AUTH_KIND")
@@ -203,10 +227,31 @@ def resolve_credentials(params, environ=None):
 
     target = params.get("impersonate_service_account") or environ.get("GCP_IMPERSONATE_SERVICE_ACCOUNT")
     if target:
-        creds = impersonated_credentials.Credentials(source_credentials=creds, target_principal=target,
-                                                     target_scopes=scopes, lifetime=3600)
-        source = "%s impersonating %s" % (source, target)
-    return creds, params.get("project") or project, source
+        override = endpoint.rstrip("/") + EMULATOR_IAM_PATH % target if is_emulator(params) else None
+        creds = cache(impersonated_credentials.Credentials(
+            source_credentials=cache(creds, "source"), target_principal=target, target_scopes=scopes, lifetime=3600,
+            iam_endpoint_override=override), "access")
+        return creds, params.get("project") or project, "%s impersonating %s" % (source, target)
+    return cache(creds, "access"), params.get("project") or project, source
+
+
+def id_token_credentials(creds, audience):
+    """Credentials of ID tokens for ``audience`` minted from ``creds`` (as resolved: not cached), or
+    None with the reason when they cannot mint one.
+
+    A service account key signs its own request to its token_uri; impersonation asks IAM Credentials'
+    generateIdToken. User credentials (gcloud ADC) and external accounts without impersonation cannot
+    mint an ID token for an audience; anonymous credentials (the emulator) have no identity."""
+    if isinstance(creds, service_account.Credentials):
+        # _token_uri: the key's token_uri (google-auth keeps it private; no public accessor).
+        return service_account.IDTokenCredentials(creds.signer, creds.service_account_email, creds._token_uri,
+                                                  target_audience=audience), None
+    if isinstance(creds, impersonated_credentials.Credentials):
+        return impersonated_credentials.IDTokenCredentials(creds, target_audience=audience, include_email=True), None
+    if isinstance(creds, gcreds.AnonymousCredentials):
+        return None, "no credentials are configured (anonymous against the emulator)"
+    return None, ("%s credentials cannot mint an ID token for an audience. Hint: use a service account key "
+                  "(service_account_file) or impersonate_service_account" % type(creds).__module__.split(".")[-1])
 
 
 # Credentials and clients, reused by every Session of this process that has the same auth inputs:
@@ -221,6 +266,34 @@ def _auth_key(params):
     inputs = dict((name, params.get(name)) for name in AUTH_ARGSPEC)
     inputs["environment"] = sorted(os.environ.items())
     return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
+
+
+# Environment variables credentials are read from (ours, AWX's, google-auth's and gcloud's).
+CREDENTIAL_VARIABLES = ("GCP_", "GCE_", "GOOGLE_", "CLOUDSDK_", "ORCHESTRA_GCP_ENDPOINT", "HOME")
+
+
+def credential_key(params, environ=None):
+    """What decides a token, hashed: the auth options but the timeout, the credential variables of
+    the environment, and the contents of every file a credential may come from (a rotated key or
+    another gcloud login is another credential)."""
+    environ = os.environ if environ is None else environ
+    adc = os.path.join(environ.get("CLOUDSDK_CONFIG") or os.path.join(environ.get("HOME", "~"), ".config", "gcloud"),
+                       "application_default_credentials.json")
+    files = [params.get("service_account_file"), environ.get("GCP_SERVICE_ACCOUNT_FILE"),
+             environ.get("GCE_CREDENTIALS_FILE_PATH"), environ.get("GOOGLE_APPLICATION_CREDENTIALS"), adc]
+    inputs = dict(
+        options=dict((name, params.get(name)) for name in AUTH_ARGSPEC if name != "request_timeout"),
+        environment=sorted((name, value) for name, value in environ.items() if name.startswith(CREDENTIAL_VARIABLES)),
+        files=[(path, _digest(path)) for path in files if path])
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _digest(path):
+    try:
+        with open(os.path.expanduser(path), "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+    except OSError:
+        return None
 
 
 class Session:
@@ -244,8 +317,38 @@ class Session:
         return _SHARED[key]
 
     def _resolve(self):
-        """``(credentials, project, source)`` for these parameters."""
-        return self._shared("credentials", lambda: resolve_credentials(self.params))
+        """``(credentials, project, source)`` for these parameters, their tokens cached for the run."""
+        return self._shared("credentials", lambda: resolve_credentials(self.params, cache=self._cached))
+
+    def _cached(self, creds, role):
+        directory = _tokens.run_directory()
+        key = hashlib.sha256(("%s %s" % (self._credential_key(), role)).encode()).hexdigest()
+        return _tokens.CachedCredentials(creds, key, directory)
+
+    def _credential_key(self):
+        return self._shared("credential key", lambda: credential_key(self.params))
+
+    def invoker_headers(self, audience):
+        """``(headers, why)``: the Authorization header with an ID token for ``audience`` (a Cloud Run
+        service URL) minted from this session's credentials, or no header and why there is none."""
+        def make():
+            resolved = self._resolve()[0]
+            inner = getattr(resolved, "inner", resolved)
+            if is_emulator(self.params) and isinstance(inner, impersonated_credentials.Credentials):
+                # google-auth sends generateIdToken to iamcredentials.googleapis.com whatever the endpoint.
+                return None, "impersonated ID tokens cannot be minted by the emulator"
+            minter, why = id_token_credentials(inner, audience)
+            return (self._cached(minter, "id " + audience) if minter else None), why
+        creds, why = self._shared(("id token", audience), make)
+        if creds is None:
+            return {}, why
+        if not creds.valid:
+            try:
+                creds.refresh(google.auth.transport.requests.Request())
+            except google.auth.exceptions.GoogleAuthError as e:
+                raise GcpError("Failed to mint an ID token for %s: %s. Hint: the caller needs roles/iam.serviceAccountTokenCreator "
+                               "on the impersonated service account, or a valid key." % (audience, e))
+        return {"Authorization": "Bearer %s" % creds.token}, None
 
     @property
     def project(self):

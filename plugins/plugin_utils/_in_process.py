@@ -11,6 +11,9 @@ of once per task. The module's output goes through the same parsing as a module'
 task result is the module's, field for field: validation messages, check mode, diff, warnings and
 no_log masking included.
 
+The controller process also starts the run's token cache when it loads the plugin (``_tokens``), so
+that every task of the run, in either door, reuses one token per credential.
+
 Anywhere else the action runs the module as usual: on another host, with become (another user's
 credentials), with async, when ``orchestra_gcp_in_process`` is false, or when the controller's
 Python cannot import Google's libraries (the module then reports what is missing on its side).
@@ -31,6 +34,7 @@ from ansible.utils.display import Display
 from ansible.vars.clean import remove_internal_keys
 
 from ansible_collections.orchestra.gcp.plugins.module_utils._gcp import GOOGLE_IMPORT_ERROR, GcpModule, warm_up
+from ansible_collections.orchestra.gcp.plugins.module_utils._tokens import start_run
 
 # The serialization profile of a module without metadata, as every module of this collection is.
 PROFILE = "legacy"
@@ -41,6 +45,7 @@ _JSON = {direction: (get_module_encoder(PROFILE, direction), get_module_decoder(
          for direction in (Direction.CONTROLLER_TO_MODULE, Direction.MODULE_TO_CONTROLLER)}
 if not GOOGLE_IMPORT_ERROR:
     warm_up()  # here, in the controller before Ansible forks its workers: they all inherit it
+start_run()  # the run's token directory, named in the environment its workers and modules inherit
 
 
 class GcpAction(NormalAction):

@@ -274,21 +274,36 @@ def test_impersonation_param_beats_env(auth_params, sa_file):
 
 # ---------------------------------------------------------------- emulator
 
-@pytest.mark.parametrize("extra", [
-    {},
-    {"auth_kind": "serviceaccount"},
-    {"service_account_file": "/nonexistent/key.json"},
-    {"service_account_contents": "{not json"},
-    {"impersonate_service_account": TARGET},
-], ids=["plain", "serviceaccount", "file", "bad-contents", "impersonate"])
-def test_http_endpoint_is_anonymous(auth_params, extra):
+@pytest.mark.parametrize("extra", [{}, {"impersonate_service_account": TARGET}], ids=["plain", "impersonate"])
+def test_http_endpoint_is_anonymous_without_explicit_credentials(auth_params, extra):
+    """Credentials in the environment are the user's real ones: the emulator never gets them."""
     params = auth_params(api_endpoint="http://127.0.0.1:8080", project="emu", **extra)
 
-    creds, project, source = resolve_credentials(params, environ={"GCP_SERVICE_ACCOUNT_FILE": "/nonexistent"})
+    creds, project, source = resolve_credentials(params, environ={"GCP_SERVICE_ACCOUNT_FILE": "/nonexistent", "GCP_AUTH_KIND": "serviceaccount"})
 
     assert isinstance(creds, gcreds.AnonymousCredentials)
     assert project == "emu"
     assert "http://127.0.0.1:8080" in source
+
+
+@pytest.mark.parametrize("extra, error", [
+    ({"auth_kind": "serviceaccount"}, "auth_kind=serviceaccount needs"),
+    ({"service_account_file": "/nonexistent/key.json"}, "Cannot read the service account file"),
+    ({"service_account_contents": "{not json"}, "is not valid JSON"),
+], ids=["serviceaccount", "file", "bad-contents"])
+def test_http_endpoint_uses_explicit_credentials(auth_params, extra, error):
+    params = auth_params(api_endpoint="http://127.0.0.1:8080", project="emu", **extra)
+    with pytest.raises(GcpError, match=error):
+        resolve_credentials(params, environ={})
+
+
+def test_impersonation_against_the_emulator_goes_to_its_iam_credentials_api(auth_params, sa_info):
+    params = auth_params(api_endpoint="http://127.0.0.1:8080/", service_account_contents=sa_info(), impersonate_service_account=TARGET)
+
+    creds, _unused, _unused = resolve_credentials(params, environ={})
+
+    assert isinstance(creds, impersonated_credentials.Credentials)
+    assert creds._iam_endpoint_override == "http://127.0.0.1:8080/v1/projects/-/serviceAccounts/%s:generateAccessToken" % TARGET
 
 
 def test_https_endpoint_is_not_anonymous(auth_params, sa_info):

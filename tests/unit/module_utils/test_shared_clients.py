@@ -42,8 +42,8 @@ def test_different_credentials_projects_and_endpoints_share_nothing(auth_params,
     clients = [s.client(run_v2.ServicesClient) for s in sessions]
     assert len({id(c) for c in clients}) == len(sessions)
     assert [s.project for s in sessions] == ["proj-a", "proj-b", "proj-c", "proj-a", "proj-a", "proj-a"]
-    assert clients[0]._transport._credentials.service_account_email == "deployer@proj-a.iam.gserviceaccount.com"
-    assert clients[1]._transport._credentials.service_account_email == "deployer@proj-b.iam.gserviceaccount.com"
+    assert clients[0]._transport._credentials.inner.service_account_email == "deployer@proj-a.iam.gserviceaccount.com"
+    assert clients[1]._transport._credentials.inner.service_account_email == "deployer@proj-b.iam.gserviceaccount.com"
     assert clients[5]._transport._host.endswith("127.0.0.1:2")
 
 
