@@ -88,8 +88,8 @@ class Emulator:
         )
         failure = self.admin.take_failing_operation(http_method, path) if method.response_ref == OPERATION else None
         result = self._failed_operation(variables, failure) if failure else handler(request)
-        if wants_enum_numbers(query) and method.response_ref:
-            result = api.api.encode_enum_numbers(method.response_ref, result)
+        if method.response_ref:
+            result = api.api.encode_response(method.response_ref, result, wants_enum_numbers(query))
         return result
 
     def _route(self, http_method, path):

@@ -1,4 +1,4 @@
-"""Discovery documents drive routing, request validation and response enum encoding.
+"""Discovery documents drive routing, request validation and response encoding.
 
 The documents are the ones google-api-python-client ships in
 googleapiclient/discovery_cache/documents/. Validation mimics Google's JSON front end
@@ -7,6 +7,11 @@ wrongly typed values are 400 INVALID_ARGUMENT, `readOnly` fields are ignored on 
 are accepted as names or numbers and stored as names, int64 as JSON strings. Error paths use
 proto field names (snake_case), as Google's messages do, e.g.
 `Unknown name "foo" at 'requests[0].update_cells': Cannot find field.`
+
+Google parses a body into protobuf messages and prints its answers from them, so in both
+directions a field without presence that holds its default (`""`, `0`, `false`, an enum's zero
+value, an empty list or map) is the same as an absent one: the emulator drops such fields from
+request bodies and from responses. Messages (`{}` included) are always present.
 """
 
 import base64
@@ -49,6 +54,39 @@ _ENUM_NUMBERS = {
         "VPC_NETWORK_NOT_FOUND": 17,
     },
 }
+
+# Scalar fields with explicit presence (proto3 `optional`, members of a `oneof`, wrapper types such
+# as google.protobuf.BoolValue), by discovery schema: their defaults are values, kept as sent.
+# Discovery documents do not say which fields these are; the lists come from the protos of
+# google.cloud.run.v2 and google.monitoring.v3 (the descriptors of the google-cloud-run and
+# google-cloud-monitoring Python packages; a test checks the run.v2 part against them).
+EXPLICIT_PRESENCE = {
+    # run.v2
+    "GoogleCloudRunV2BinaryAuthorization": {"useDefault", "policy"},
+    "GoogleCloudRunV2Condition": {"reason", "revisionReason", "executionReason"},
+    "GoogleCloudRunV2EnvVar": {"value"},
+    "GoogleCloudRunV2Instance": {"gpuZonalRedundancyDisabled"},
+    "GoogleCloudRunV2Job": {"startExecutionToken", "runExecutionToken"},
+    "GoogleCloudRunV2Revision": {"gpuZonalRedundancyDisabled"},
+    "GoogleCloudRunV2RevisionTemplate": {"gpuZonalRedundancyDisabled"},
+    "GoogleCloudRunV2ServiceScaling": {"manualInstanceCount"},
+    "GoogleCloudRunV2Task": {"gpuZonalRedundancyDisabled"},
+    "GoogleCloudRunV2TaskTemplate": {"maxRetries", "gpuZonalRedundancyDisabled"},
+    "GoogleCloudRunV2WorkerPoolRevisionTemplate": {"gpuZonalRedundancyDisabled"},
+    "GoogleCloudRunV2WorkerPoolScaling": {"manualInstanceCount"},
+    # monitoring.v3
+    "AlertPolicy": {"enabled"},
+    "Hourly": {"minuteOffset"},
+    "LabelValue": {"boolValue", "int64Value", "stringValue"},
+    "NotificationChannel": {"enabled"},
+    "ResponseStatusCode": {"statusValue", "statusClass"},
+    "ServiceLevelObjective": {"calendarPeriod"},
+    "Trigger": {"count", "percent"},
+    "TypedValue": {"boolValue", "int64Value", "doubleValue", "stringValue"},
+    "WindowsBasedSli": {"goodBadMetricFilter"},
+}
+# String formats that stand for well-known messages (Duration, Timestamp, FieldMask): always present.
+_MESSAGE_FORMATS = frozenset({"google-duration", "google-datetime", "google-fieldmask"})
 
 _SCALAR_TYPES = {
     ("string", "int64"): "TYPE_INT64",
@@ -178,6 +216,7 @@ class Api:
         if not isinstance(value, dict):
             raise _invalid_value(path, self._message_type(ref), value)
         properties = schema.get("properties", {})
+        present = EXPLICIT_PRESENCE.get(ref, ())
         decoded = {}
         for key, item in value.items():
             prop = properties.get(key)
@@ -189,7 +228,9 @@ class Api:
                 )
             if item is None or prop.get("readOnly"):
                 continue
-            decoded[key] = self._decode_value(prop, item, _join(path, snake_case(key)))
+            item = self._decode_value(prop, item, _join(path, snake_case(key)))
+            if key in present or not self._is_default(prop, item):
+                decoded[key] = item
         return decoded
 
     def _decode_value(self, prop, value, path):
@@ -208,6 +249,25 @@ class Api:
         if kind == "object":
             return self._decode_message(prop, value, path)
         return self._decode_scalar(prop, value, path)
+
+    def _is_default(self, prop, value):
+        """Whether proto3 cannot tell `value` of a field without presence from an absent field:
+        a scalar equal to its default, an enum's zero value, an empty list or map. A message is
+        present even when empty; discovery shows google.protobuf.Struct and Any as maps of `any`."""
+        if "$ref" in prop or prop.get("format") in _MESSAGE_FORMATS:
+            return False
+        kind = prop.get("type")
+        if kind == "object":
+            return "additionalProperties" in prop and prop["additionalProperties"].get("type") != "any" and value == {}
+        if kind == "array":
+            return value == []
+        if "enum" in prop:
+            return self._enum(prop["enum"]).numbers.get(value) == 0
+        if kind == "boolean":
+            return value is False
+        if kind in ("integer", "number") or prop.get("format") in ("int64", "uint64"):
+            return not isinstance(value, bool) and str(value) in ("0", "0.0", "-0.0")
+        return value == ""
 
     def _decode_scalar(self, prop, value, path):
         if "enum" in prop:
@@ -229,33 +289,40 @@ class Api:
 
     # -- output --------------------------------------------------------------------------
 
-    def encode_enum_numbers(self, ref, value):
-        """`value` (a `ref` object) with its enums as numbers, for `enum-encoding=int`."""
-        return self._encode(self.schemas[ref], value)
+    def encode_response(self, ref, value, enum_numbers=False):
+        """`value` (a `ref` object) as Google prints it: without fields that hold their default,
+        and with enums as numbers when `enum_numbers` (`enum-encoding=int`)."""
+        return self._encode({"$ref": ref}, value, enum_numbers)
 
-    def _encode(self, prop, value):
-        if "$ref" in prop:
-            prop = self.schemas[prop["$ref"]]
-        if "enum" in prop and isinstance(value, str):
+    def _encode(self, prop, value, enum_numbers):
+        ref = prop.get("$ref")
+        if ref:
+            prop = self.schemas[ref]
+        if "enum" in prop and isinstance(value, str) and enum_numbers:
             return self._enum(prop["enum"]).numbers.get(value, value)
         if isinstance(value, list) and "items" in prop:
-            return [self._encode(prop["items"], item) for item in value]
+            return [self._encode(prop["items"], item, enum_numbers) for item in value]
         if not isinstance(value, dict):
             return value
         if "@type" in value:
-            return self._encode_any(value)
+            return self._encode_any(value, enum_numbers)
         if "additionalProperties" in prop:
             values = prop["additionalProperties"]
-            return {key: self._encode(values, item) for key, item in value.items()}
+            return {key: self._encode(values, item, enum_numbers) for key, item in value.items()}
         properties = prop.get("properties", {})
-        return {key: self._encode(properties.get(key, {}), item) for key, item in value.items()}
+        present = EXPLICIT_PRESENCE.get(ref, ())
+        return {
+            key: self._encode(properties.get(key, {}), item, enum_numbers)
+            for key, item in value.items()
+            if key in present or not self._is_default(properties.get(key, {}), item)
+        }
 
-    def _encode_any(self, value):
+    def _encode_any(self, value, enum_numbers):
         """A google.protobuf.Any: encoded by the schema its `@type` names, when known."""
         ref = proto_schema_name(value["@type"].rsplit("/", 1)[-1])
         if ref not in self.schemas:
             return value
-        return {"@type": value["@type"], **self._encode(self.schemas[ref], _without(value, "@type"))}
+        return {"@type": value["@type"], **self._encode({"$ref": ref}, _without(value, "@type"), enum_numbers)}
 
     # -- type names ----------------------------------------------------------------------
 

@@ -1,11 +1,13 @@
 """Request validation against run.v2.json and Google's JSON conventions, over raw HTTP
 (the official client cannot send unknown fields or wrongly typed values)."""
 
+import copy
+
 import proto
 import pytest
 import requests
 from google.cloud import run_v2
-from orchestra_emulator.discovery import Api, proto_schema_name
+from orchestra_emulator.discovery import EXPLICIT_PRESENCE, Api, proto_schema_name
 from run_helpers import PARENT
 
 INT_ENUMS = {"$alt": "json;enum-encoding=int"}
@@ -89,7 +91,7 @@ def test_enums_may_be_numbers_or_names_and_read_only_fields_are_ignored(emulator
     assert service["@type"] == "type.googleapis.com/google.cloud.run.v2.Service"
     assert operation["metadata"] == service
     assert (service["ingress"], service["launchStage"]) == ("INGRESS_TRAFFIC_INTERNAL_ONLY", "BETA")
-    assert (service["uid"], service["generation"], service["reconciling"]) != ("mine", "41", True)
+    assert (service["uid"], service["generation"], service.get("reconciling")) != ("mine", "41", True)
 
 
 def test_int64_fields_are_json_strings_and_accepted_as_numbers(emulator):
@@ -159,6 +161,139 @@ def test_enum_numbers_match_the_protos_the_clients_use():
     for schema, field, enum in _proto_enum_fields():
         for value in api.schemas[schema]["properties"][field]["enum"]:
             if value in enum.values_by_name:  # the discovery document may be newer than the protos
-                assert api.encode_enum_numbers(schema, {field: value}) == {field: enum.values_by_name[value].number}
+                number = enum.values_by_name[value].number
+                # The zero value is the default, not printed, unless the field has explicit presence.
+                expected = {field: number} if number or field in EXPLICIT_PRESENCE.get(schema, ()) else {}
+                assert api.encode_response(schema, {field: value}, enum_numbers=True) == expected
                 checked += 1
     assert checked > 50
+
+
+# -- proto3 defaults: dropped from request bodies and responses -------------------------------
+
+RUN = Api("run.v2", "google.cloud.run.v2")
+MONITORING = Api("monitoring.v3", "google.monitoring.v3")
+
+
+def _decode_service(body):
+    method, _variables = RUN.match("POST", f"/v2/{PARENT}/services")
+    return RUN.decode_body(method, body, "service")
+
+
+def _container(**fields):
+    return {"image": "x", **fields}
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ({"revision": ""}, {}),  # string
+        ({"maxInstanceRequestConcurrency": 0}, {}),  # int32
+        ({"containers": [_container(sourceCode={"cloudStorageSource": {"generation": "0"}})]},
+         {"containers": [_container(sourceCode={"cloudStorageSource": {}})]}),  # int64 as a JSON string
+        ({"containers": [_container(sourceCode={"cloudStorageSource": {"generation": 0}})]},
+         {"containers": [_container(sourceCode={"cloudStorageSource": {}})]}),  # int64 as a number
+        ({"sessionAffinity": False, "healthCheckDisabled": False}, {}),  # bool
+        ({"executionEnvironment": "EXECUTION_ENVIRONMENT_UNSPECIFIED"}, {}),  # enum by name
+        ({"executionEnvironment": 0}, {}),  # enum by number
+        ({"volumes": [], "containers": [_container(args=[], env=[])]}, {"containers": [_container()]}),  # repeated
+        ({"labels": {}, "annotations": {}}, {}),  # map
+        ({"scaling": {"minInstanceCount": 0, "maxInstanceCount": 0}}, {"scaling": {}}),  # a nested message stays
+        ({"vpcAccess": {}}, {"vpcAccess": {}}),  # an empty message is present
+        ({"timeout": "0s"}, {"timeout": "0s"}),  # google.protobuf.Duration is a message
+        ({"containers": [_container(env=[{"name": "EMPTY", "value": ""}])]},
+         {"containers": [_container(env=[{"name": "EMPTY", "value": ""}])]}),  # oneof member: explicit presence
+        ({"gpuZonalRedundancyDisabled": False}, {"gpuZonalRedundancyDisabled": False}),  # proto3 optional
+        ({"containers": [_container(args=["", "0"])], "labels": {"empty": ""}},
+         {"containers": [_container(args=["", "0"])], "labels": {"empty": ""}}),  # elements and map values stay
+        ({"serviceAccount": "0", "maxInstanceRequestConcurrency": 1},
+         {"serviceAccount": "0", "maxInstanceRequestConcurrency": 1}),  # "0" is no default for a string
+    ],
+)
+def test_request_fields_holding_their_proto3_default_are_dropped(template, expected):
+    assert _decode_service({"template": template})["template"] == expected
+
+
+def test_enum_zero_values_are_dropped_whatever_their_position():
+    # LaunchStage's numbers are not the positions in the discovery document: UNIMPLEMENTED is 6.
+    assert _decode_service({"launchStage": "LAUNCH_STAGE_UNSPECIFIED", "ingress": 0}) == {}
+    assert _decode_service({"launchStage": 0}) == {}
+    assert _decode_service({"launchStage": 6}) == {"launchStage": "UNIMPLEMENTED"}
+
+
+def test_responses_leave_out_proto3_defaults():
+    service = {
+        "name": "projects/p/locations/l/services/s",
+        "generation": "0",
+        "reconciling": False,
+        "trafficStatuses": [],
+        "labels": {},
+        "description": "",
+        "template": {"containers": [{"image": "x", "env": [{"name": "A", "value": ""}]}], "scaling": {}},
+        "terminalCondition": {"type": "Ready", "state": "CONDITION_SUCCEEDED", "reason": "COMMON_REASON_UNDEFINED"},
+    }
+    operation = {"name": "projects/p/locations/l/operations/o", "done": False,
+                 "metadata": {"@type": "type.googleapis.com/google.cloud.run.v2.Service", **service}}
+
+    encoded = RUN.encode_response("GoogleLongrunningOperation", copy.deepcopy(operation))
+
+    assert encoded == {
+        "name": "projects/p/locations/l/operations/o",
+        "metadata": {
+            "@type": "type.googleapis.com/google.cloud.run.v2.Service",
+            "name": "projects/p/locations/l/services/s",
+            "template": {"containers": [{"image": "x", "env": [{"name": "A", "value": ""}]}], "scaling": {}},
+            # `reason` is a oneof member: set, it is printed even at its zero value.
+            "terminalCondition": {"type": "Ready", "state": "CONDITION_SUCCEEDED", "reason": "COMMON_REASON_UNDEFINED"},
+        },
+    }
+    assert RUN.encode_response("GoogleCloudRunV2Service", {"ingress": "INGRESS_TRAFFIC_UNSPECIFIED"}, True) == {}
+
+
+def test_a_zero_point_value_is_printed():
+    series = {"points": [{"value": {"int64Value": "0"}}, {"value": {"doubleValue": 0}}], "unit": ""}
+
+    encoded = MONITORING.encode_response("ListTimeSeriesResponse", {"timeSeries": [series], "nextPageToken": ""})
+
+    assert encoded == {"timeSeries": [{"points": [{"value": {"int64Value": "0"}}, {"value": {"doubleValue": 0}}]}]}
+
+
+def _fields_with_presence(message, found):
+    """{discovery schema: JSON names} of the scalar fields with explicit presence in `message` and its nested messages."""
+    scalars = {field.json_name for field in message.fields if field.has_presence and field.message_type is None}
+    if scalars:
+        found[proto_schema_name(message.full_name)] = scalars
+    for nested in message.nested_types:
+        _fields_with_presence(nested, found)
+    return found
+
+
+def test_explicit_presence_of_run_v2_matches_the_protos():
+    found = {}
+    for message in vars(run_v2).values():
+        if isinstance(message, type) and issubclass(message, proto.Message):
+            for top in message.pb().DESCRIPTOR.file.message_types_by_name.values():
+                _fields_with_presence(top, found)
+    assert found
+    listed = {schema: fields for schema, fields in EXPLICIT_PRESENCE.items() if schema.startswith("GoogleCloudRunV2")}
+    assert listed == found
+
+
+def test_a_read_back_service_with_every_default_changes_nothing(emulator):
+    """What Google's Node.js client sends back after reading a service: every field, defaults filled in."""
+    created = _create(emulator, _service(template={"containers": [{"image": "gcr.io/demo/app:1"}]})).json()["response"]
+    url = f"{emulator.endpoint}/v2/{PARENT}/services/app"
+    read = requests.get(url).json()
+    body = {**read, "description": "", "client": "", "labels": {}, "annotations": {}, "invokerIamDisabled": False,
+            "traffic": [{**t, "revision": "", "tag": ""} for t in read["traffic"]],
+            "template": {**read["template"], "revision": "", "serviceAccount": "", "executionEnvironment": 0,
+                         "maxInstanceRequestConcurrency": read["template"].get("maxInstanceRequestConcurrency", 0),
+                         "sessionAffinity": False, "healthCheckDisabled": False, "volumes": [],
+                         "containers": [{**c, "name": c.get("name", ""), "args": [], "workingDir": ""}
+                                        for c in read["template"]["containers"]]}}
+
+    updated = requests.patch(url, json=body).json()["response"]
+
+    assert updated["latestCreatedRevision"] == created["latestCreatedRevision"]
+    assert updated["generation"] == created["generation"]
+    assert "revision" not in updated["traffic"][0] and "tag" not in updated["traffic"][0]
