@@ -1,7 +1,8 @@
 """Long-running operations (google.longrunning.Operation), stored with the rest of the state.
 
-An operation reports `done: false` until `operation_seconds` (admin config) have passed;
-then it carries `response` or `error`. Resources change at once; only the report is delayed.
+An operation is not done (its JSON has no `done`) until `operation_seconds` (admin config) have
+passed; then it carries `done: true` and `response` or `error`. The API that started it decides what
+its resource shows meanwhile (Cloud Run: `reconciling`, see run_v2).
 """
 
 import time
@@ -22,13 +23,13 @@ class Operations:
     def __init__(self, store):
         self._store = store
 
-    def start(self, data, parent, metadata=None, response=None, error=None):
-        """Record an operation under `parent` (projects/p/locations/l) in the state `data`."""
+    def start(self, data, parent, metadata=None, response=None, error=None, done_at=None):
+        """Record an operation under `parent` (projects/p/locations/l) in the state `data`; it is done
+        at `done_at` (epoch seconds), by default `operation_seconds` from now."""
         name = f"{parent}/operations/{uuid.uuid4()}"
-        seconds = data["admin"]["config"]["operation_seconds"]
         data["operations"][name] = {
             "name": name,
-            "doneAt": time.time() + seconds,
+            "doneAt": done_at if done_at is not None else done_time(data),
             "metadata": metadata,
             "response": response,
             "error": error,
@@ -66,12 +67,21 @@ class Operations:
         return operation
 
 
+def done_time(data):
+    """When an operation started now is done: `operation_seconds` (admin config) from now."""
+    return time.time() + data["admin"]["config"]["operation_seconds"]
+
+
 def render(stored):
-    operation = {"name": stored["name"], "done": time.time() >= stored["doneAt"]}
+    """The Operation as Google returns it: `done` is left out while false (proto3 JSON omits defaults;
+    e.g. k8s-config-connector's recorded run.v2 log shows a running operation without `done`)."""
+    operation = {"name": stored["name"]}
     if stored["metadata"] is not None:
         operation["metadata"] = stored["metadata"]
-    if operation["done"] and stored["error"] is not None:
-        operation["error"] = stored["error"]
-    elif operation["done"]:
-        operation["response"] = stored["response"]
+    if time.time() >= stored["doneAt"]:
+        operation["done"] = True
+        if stored["error"] is not None:
+            operation["error"] = stored["error"]
+        else:
+            operation["response"] = stored["response"]
     return operation

@@ -1,12 +1,23 @@
 """Cloud Run Admin API v2 (run.v2.json): services, revisions and their operations.
 
 Resources are stored as Google returns them, under state["resources"]["run.v2"]:
-{"services": {name: Service}, "revisions": {name: Revision}}.
+{"services": {name: Service}, "revisions": {name: Revision}, "rollouts": {service name: Rollout}}.
+
+A change reconciles as on Google (run.v2 discovery document, Service.reconciling): the spec
+(template, traffic, labels, `generation`, `etag`) changes at once, while `reconciling` is true and
+`observedGeneration`, `latestReadyRevision`, `trafficStatuses`, `uri` and the conditions keep their
+transient values until the operation is done. A Rollout holds what the service and its revisions
+show then, and when; it is applied by `_settle` before anything reads the state. Settling bumps the
+service's etag by itself, so a write with an etag read during the reconcile is 409 ABORTED (a deploy
+workflow quoted in shared research: "Cloud Run's own reconciliation bumps the version as the previous
+revision finishes rolling out and traffic migrates, which can land after the previous deploy command
+has already returned").
 """
 
 import copy
 import datetime
 import fnmatch
+import hashlib
 import random
 import re
 import string
@@ -23,12 +34,13 @@ from orchestra_emulator.errors import (
     invalid_argument,
     not_found,
 )
-from orchestra_emulator.operations import typed
+from orchestra_emulator.operations import done_time, typed
 
 SERVICE_TYPE = "google.cloud.run.v2.Service"
 REVISION_TYPE = "google.cloud.run.v2.Revision"
 SUCCEEDED = "CONDITION_SUCCEEDED"
 FAILED = "CONDITION_FAILED"
+RECONCILING = "CONDITION_RECONCILING"
 CALLER = "emulator@orchestra.local"
 
 # Cloud Run regions, https://cloud.google.com/run/docs/locations
@@ -55,10 +67,18 @@ RESERVED_NAMESPACES = ("run.googleapis.com", "cloud.googleapis.com", "serving.kn
 _LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
 
-# The message Cloud Run gives when a revision's container does not start.
+# The message Cloud Run gives when a revision's container does not start (code 9, FAILED_PRECONDITION;
+# transparency-dev/tesseract issue #413 quotes it from a real google_cloud_run_v2_service rollout).
 _CONTAINER_FAILED = (
     "Revision '{}' is not ready and cannot serve traffic. The user-provided container failed to start "
     "and listen on the port defined provided by the PORT=8080 environment variable."
+)
+# What Google answers for traffic to a revision that does not exist: the update is accepted and its
+# operation fails with code 13 (terraform-google-modules/terraform-docs-samples PR #269 quotes
+# "Error code 13, message: Revision 'cloudrun-srv-green' does not exist or is deleted. Update all
+# traffic to route to currently available revisions.").
+_MISSING_REVISION = (
+    "Revision '{}' does not exist or is deleted. Update all traffic to route to currently available revisions."
 )
 
 
@@ -109,19 +129,20 @@ class CloudRunV2:
 
     def get_service(self, request):
         with self._store.lock:
-            return copy.deepcopy(self._service(self._store.data, request.variables))
+            return copy.deepcopy(self._service(self._settled(), request.variables))
 
     def list_services(self, request):
         parent = _parent(request.variables)
         with self._store.lock:
             services = [
-                copy.deepcopy(s) for n, s in sorted(_services(self._store.data).items()) if n.startswith(parent + "/")
+                copy.deepcopy(s) for n, s in sorted(_services(self._settled()).items()) if n.startswith(parent + "/")
             ]
         return _page("services", services, request.query)
 
     def update_service(self, request):
         name = _service_name(request.variables)
         with self._store.mutate() as data:
+            self._settle(data)
             current = _services(data).get(name)
             if current is None and not request.query.get("allowMissing"):
                 raise _not_found("SERVICE", request.variables, request.variables["servicesId"])
@@ -134,6 +155,7 @@ class CloudRunV2:
 
     def delete_service(self, request):
         with self._store.mutate() as data:
+            self._settle(data)
             service = self._service(data, request.variables)
             _check_etag(request.query.get("etag"), service)
             if not request.query.get("validateOnly"):
@@ -142,6 +164,7 @@ class CloudRunV2:
 
     def _remove_service(self, data, name):
         del _services(data)[name]
+        _rollouts(data).pop(name, None)
         revisions = _revisions(data)
         for revision_name in [n for n in revisions if n.startswith(name + "/revisions/")]:
             del revisions[revision_name]
@@ -152,37 +175,72 @@ class CloudRunV2:
 
     def _deploy(self, data, name, current, spec, query):
         """Apply `spec` to the service `name` (`current` is None when creating it) and
-        return its operation. Everything is checked before anything changes."""
+        return its operation. Everything is checked before anything changes; the rollout is
+        settled when the operation is done (at once with `operation_seconds` 0)."""
         _check_spec(spec)
+        spec["template"] = _with_template_defaults(spec["template"], name)
         template_changed = (
             current is None or query.get("forceNewRevision") or _template_changed(current["template"], spec["template"])
         )
         service = self._next_service(name, current, spec, template_changed)
         revision = self._new_revision(data, service, spec["template"]) if template_changed else None
-        known = {_short(n) for n in _revisions(data) if n.startswith(name + "/")} | (
-            {_short(revision["name"])} if revision else set()
-        )
-        traffic.check_revisions_exist(service["traffic"], known)
         parent = name.rsplit("/services/", 1)[0]
         if query.get("validateOnly"):
             return self._finished(data, parent, typed(SERVICE_TYPE, service))
         if revision:
             _revisions(data)[revision["name"]] = revision
-            service["latestCreatedRevision"] = _short(revision["name"])
-        failure = _first_unready(data, service)
+            service["latestCreatedRevision"] = revision["name"]
+        failure, code = _first_unready(data, service)
+        final = copy.deepcopy(service)
         if failure is None:
-            _mark_serving(service)
+            _mark_serving(final)
         else:
-            _mark_failed(service, failure)
+            _mark_failed(final, failure)
+        final["reconciling"] = False
+        final["etag"] = _etag()  # settling changes the version by itself; the operation reports the settled service
+        self._listen(data, final)
+        _mark_reconciling(service)
         _services(data)[name] = service
-        self._listen(data, service)
+        done_at = done_time(data)
+        _rollouts(data)[name] = {
+            "at": done_at,
+            "status": {key: final[key] for key in _SETTLED if key in final},
+            "revision": revision["name"] if revision else None,
+        }
+        self._settle(data)
         return self._operations.start(
             data,
             parent,
-            metadata=typed(SERVICE_TYPE, service),
-            response=typed(SERVICE_TYPE, service),
-            error={"code": RPC_CODES["FAILED_PRECONDITION"], "message": failure} if failure else None,
+            metadata=typed(SERVICE_TYPE, final),
+            response=typed(SERVICE_TYPE, final),
+            error={"code": RPC_CODES[code], "message": failure} if failure else None,
+            done_at=done_at,
         )
+
+    def _settle(self, data):
+        """Finish the rollouts that are due: the service and its new revision show the outcome, and the
+        service's etag changes by itself (to the one its operation's response carries)."""
+        now = time.time()
+        for name, rollout in list(_rollouts(data).items()):
+            if rollout["at"] > now:
+                continue
+            del _rollouts(data)[name]
+            service = _services(data).get(name)
+            if service is None:
+                continue
+            service.update(rollout["status"])
+            revision = _revisions(data).get(rollout["revision"] or "")
+            if revision is not None:
+                revision["reconciling"] = False
+                revision["conditions"] = _revision_conditions(_revision_failure(data, revision), _now())
+
+    def _settled(self):
+        """The state with every due rollout settled; use it under the store's lock."""
+        with self._store.lock:
+            if any(r["at"] <= time.time() for r in _rollouts(self._store.data).values()):
+                with self._store.mutate() as data:
+                    self._settle(data)
+            return self._store.data
 
     def _spec(self, service):
         """The fields of a service that its caller sets."""
@@ -221,7 +279,6 @@ class CloudRunV2:
         name = f"{service['name']}/revisions/{revision_id}"
         if name in _revisions(data):
             raise already_exists(f"Revision named '{revision_id}' with different configuration already exists.")
-        failing = any(_image_fails(data, c.get("image", "")) for c in template.get("containers", []))
         now = _now()
         return {
             **{key: value for key, value in template.items() if key in self._revision_fields},
@@ -232,14 +289,20 @@ class CloudRunV2:
             "updateTime": now,
             "service": service["name"],
             "launchStage": service["launchStage"],
-            "conditions": _revision_conditions(_CONTAINER_FAILED.format(revision_id) if failing else None, now),
+            "conditions": [_condition(kind, RECONCILING, now) for kind in ("Ready", "ContainerHealthy", "ResourcesAvailable")],
             "observedGeneration": "1",
-            "reconciling": False,
+            "reconciling": True,
+            "logUri": _log_uri(name),
+            "containerStatuses": [
+                {"name": c["name"], "imageDigest": _digest(c["image"])} if c.get("name") else {"imageDigest": _digest(c["image"])}
+                for c in template.get("containers", [])
+            ],
             "etag": _etag(),
         }
 
     def _listen(self, data, service):
-        """Open the service URL and one URL per tag, and record them on the service."""
+        """Open the service URL and one URL per tag of `service` (the state a rollout ends in), and
+        record them on it."""
         ports = data["listeners"].setdefault(service["name"], {})
         tags = [status["tag"] for status in service["trafficStatuses"] if status.get("tag")]
         self._listeners.ensure(ports, service["name"], [""] + tags)
@@ -262,26 +325,26 @@ class CloudRunV2:
 
     def get_revision(self, request):
         with self._store.lock:
-            return copy.deepcopy(self._revision(self._store.data, request.variables))
+            return copy.deepcopy(self._revision(self._settled(), request.variables))
 
     def list_revisions(self, request):
         parent = _service_name(request.variables)
         with self._store.lock:
-            self._service(self._store.data, request.variables)
-            revisions = [
-                copy.deepcopy(r) for n, r in _revisions(self._store.data).items() if n.startswith(parent + "/")
-            ]
+            data = self._settled()
+            self._service(data, request.variables)
+            revisions = [copy.deepcopy(r) for n, r in _revisions(data).items() if n.startswith(parent + "/")]
         revisions.sort(key=lambda r: (r["createTime"], r["name"]), reverse=True)
         return _page("revisions", revisions, request.query)
 
     def delete_revision(self, request):
         with self._store.mutate() as data:
+            self._settle(data)
             revision = self._revision(data, request.variables)
             _check_etag(request.query.get("etag"), revision)
             service = _services(data)[revision["service"]]
             revision_id = _short(revision["name"])
             if any(
-                s.get("revision") == revision_id and (s.get("percent") or s.get("tag"))
+                _status_revision(service, s) == revision_id and (s.get("percent") or s.get("tag"))
                 for s in service["trafficStatuses"]
             ):
                 raise failed_precondition(
@@ -294,6 +357,7 @@ class CloudRunV2:
     # -- operations -----------------------------------------------------------------------
 
     def get_operation(self, request):
+        self._settled()
         return self._operations.get(_operation_name(request.variables))
 
     def list_operations(self, request):
@@ -303,7 +367,9 @@ class CloudRunV2:
 
     def wait_operation(self, request):
         timeout = float(request.body.get("timeout", "10s").rstrip("s"))
-        return self._operations.wait(_operation_name(request.variables), timeout)
+        operation = self._operations.wait(_operation_name(request.variables), timeout)
+        self._settled()
+        return operation
 
     def delete_operation(self, request):
         self._operations.delete(_operation_name(request.variables))
@@ -324,9 +390,8 @@ class CloudRunV2:
         if refused:
             return (*refused, None)
         with self._store.lock:
-            service = _services(self._store.data).get(service_name)
-            statuses = service["trafficStatuses"] if service else []
-            revision_id = _pick_revision(statuses, tag)
+            service = _services(self._settled()).get(service_name)
+            revision_id = _pick_revision(service, tag) if service else None
             if revision_id is None:
                 return 503, {"error": f"No revision of '{service_name}' serves this URL."}, None
             revision = _revisions(self._store.data)[f"{service_name}/revisions/{revision_id}"]
@@ -392,26 +457,36 @@ def _copy_path(source, target, keys):
 
 
 def _first_unready(data, service):
-    """The failure message of the first revision the service needs that is not Ready, else None.
+    """(failure message, RPC status) of the first revision the service needs that cannot serve, else
+    (None, None).
 
-    The latest created revision must be Ready (Knative's ConfigurationsReady), and so must every
-    revision named in `traffic`."""
-    needed = [service["latestCreatedRevision"]] + [
+    The latest created revision must become Ready (Knative's ConfigurationsReady), and every revision
+    named in `traffic` must exist and be Ready."""
+    needed = [_short(service["latestCreatedRevision"])] + [
         t["revision"] for t in service["traffic"] if t["type"] == traffic.REVISION
     ]
     for revision_id in needed:
         revision = _revisions(data).get(f"{service['name']}/revisions/{revision_id}")
-        ready = _ready_condition(revision) if revision else {"state": SUCCEEDED}
-        if ready["state"] != SUCCEEDED:
-            return ready["message"]
+        if revision is None:
+            return _MISSING_REVISION.format(revision_id), "INTERNAL"
+        failure = _revision_failure(data, revision)
+        if failure:
+            return failure, "FAILED_PRECONDITION"
+    return None, None
+
+
+def _revision_failure(data, revision):
+    """Why `revision` cannot become Ready (its image matches a failing-image pattern), else None."""
+    if any(_image_fails(data, c.get("image", "")) for c in revision.get("containers", [])):
+        return _CONTAINER_FAILED.format(_short(revision["name"]))
     return None
 
 
 def _mark_serving(service):
     """A successful rollout: traffic as requested, everything observed, Ready."""
-    latest = service["latestReadyRevision"] = service["latestCreatedRevision"]
+    service["latestReadyRevision"] = service["latestCreatedRevision"]
     service["observedGeneration"] = service["generation"]
-    service["trafficStatuses"] = traffic.statuses(service["traffic"], latest)
+    service["trafficStatuses"] = traffic.statuses(service["traffic"])
     now = _now()
     service["terminalCondition"] = _condition("Ready", SUCCEEDED, now)
     service["conditions"] = [
@@ -430,22 +505,44 @@ def _mark_failed(service, message):
     ]
 
 
+def _mark_reconciling(service):
+    """A rollout in progress: the status fields keep their transient values (the last serving state)."""
+    now = _now()
+    service["reconciling"] = True
+    service["terminalCondition"] = _condition("Ready", RECONCILING, now)
+    service["conditions"] = [_condition("RoutesReady", RECONCILING, now), _condition("ConfigurationsReady", RECONCILING, now)]
+
+
+# The fields a rollout settles (run.v2 discovery document, Service.reconciling).
+_SETTLED = ("reconciling", "observedGeneration", "latestReadyRevision", "trafficStatuses", "terminalCondition", "conditions",
+            "uri", "urls", "etag")
+
+
 def _set_urls(service, ports):
-    service["uri"] = serving.url(ports[""])
-    service["urls"] = [service["uri"]]
+    """`urls` holds two URLs, as Google's (a deterministic one and the legacy hashed one, which is
+    also `uri`): here two names of the same loopback listener."""
+    port = ports[""]
+    service["uri"] = serving.url(port)
+    service["urls"] = [serving.url(port, "localhost"), service["uri"]]
     for status in service["trafficStatuses"]:
         if status.get("tag"):
             status["uri"] = serving.url(ports[status["tag"]])
 
 
-def _pick_revision(statuses, tag):
+def _status_revision(service, status):
+    """The revision a traffic status routes to: its own, or the latest ready one for LATEST."""
+    return status.get("revision") or _short(service.get("latestReadyRevision", ""))
+
+
+def _pick_revision(service, tag):
     """The revision a request reaches: the tag's, or one drawn by traffic percent."""
+    statuses = service["trafficStatuses"]
     if tag:
-        return next((s["revision"] for s in statuses if s.get("tag") == tag), None)
+        return next((_status_revision(service, s) for s in statuses if s.get("tag") == tag), None)
     weighted = [s for s in statuses if s.get("percent")]
     if not weighted:
         return None
-    return random.choices(weighted, weights=[s["percent"] for s in weighted])[0]["revision"]
+    return _status_revision(service, random.choices(weighted, weights=[s["percent"] for s in weighted])[0])
 
 
 # -- checks ----------------------------------------------------------------------------------
@@ -510,6 +607,52 @@ def _check_labels(field, labels):
             )
 
 
+def _with_template_defaults(template, service_name):
+    """`template` with the values Google fills in when a request leaves them out, so that a template
+    that does not name them equals the stored one. Sources: firebase-tools src/gcp/runv2.ts (a real
+    Service: `maxInstanceRequestConcurrency` 80, the default compute service account, `scaling.maxInstanceCount`
+    100, port `http1` 8080, a TCP startup probe), k8s-config-connector mockgcp/mockrun/services.go (cpu
+    `1000m`, memory `512Mi`, timeout `300s`), run.v2 discovery document (maxInstanceCount "When unspecified,
+    the field is set to the server default value of 100")."""
+    template = copy.deepcopy(template)
+    project = service_name.split("/")[1]
+    template.setdefault("maxInstanceRequestConcurrency", 80)
+    template.setdefault("timeout", "300s")
+    template.setdefault("serviceAccount", f"{project_number(project)}-compute@developer.gserviceaccount.com")
+    template.setdefault("scaling", {}).setdefault("maxInstanceCount", 100)
+    containers = template.get("containers", [])
+    for container in containers:
+        container.setdefault("resources", {}).setdefault("limits", {}).setdefault("cpu", "1000m")
+        container["resources"]["limits"].setdefault("memory", "512Mi")
+    if containers and not any(c.get("ports") for c in containers):
+        containers[0]["ports"] = [{"name": "http1", "containerPort": 8080}]
+    for container in containers:
+        if container.get("ports"):
+            container.setdefault("startupProbe", {
+                "failureThreshold": 1, "tcpSocket": {"port": container["ports"][0].get("containerPort", 8080)},
+                "timeoutSeconds": 240, "periodSeconds": 240,
+            })
+    return template
+
+
+def project_number(project):
+    """A stable 12-digit stand-in for the project number Google assigns (the emulator has no projects)."""
+    return int(hashlib.sha256(project.encode()).hexdigest()[:15], 16) % 10**12
+
+
+def _digest(image):
+    """What `containerStatuses[].imageDigest` reports: the emulator resolves no registry, so a stable
+    sha256 of the reference stands in (a reference pinned by digest keeps its own)."""
+    return image.rsplit("@", 1)[1] if "@sha256:" in image else "sha256:" + hashlib.sha256(image.encode()).hexdigest()
+
+
+def _log_uri(revision_name):
+    """A Cloud Console logs link for the revision (Google's format is not documented; this is the emulator's)."""
+    _, project, _, location, _, service, _, revision = revision_name.split("/")
+    return (f"https://console.cloud.google.com/logs/viewer?project={project}&resource=cloud_run_revision/"
+            f"service_name/{service}/revision_name/{revision}&location={location}")
+
+
 def _template_changed(old, new):
     """Whether `new` needs a revision; `revision` is ignored when the new template leaves it unset."""
     if "revision" not in new:
@@ -541,6 +684,10 @@ def _services(data):
 
 def _revisions(data):
     return data["resources"].setdefault("run.v2", {}).setdefault("revisions", {})
+
+
+def _rollouts(data):
+    return data["resources"].setdefault("run.v2", {}).setdefault("rollouts", {})
 
 
 def _parent(variables):
@@ -576,7 +723,8 @@ def _short(name):
 
 
 def _revision_id(service_id, generation):
-    suffix = "".join(random.choices(string.ascii_lowercase, k=3))
+    # Real suffixes hold digits too: `ci-static-ct-00001-6hx`, `trusted-router-01199-649` (shared research E8).
+    suffix = "".join(random.choices(string.ascii_lowercase + string.digits, k=3))
     return f"{service_id}-{int(generation):05d}-{suffix}"
 
 

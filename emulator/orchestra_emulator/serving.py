@@ -12,8 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 HOST = "127.0.0.1"
 
 
-def url(port):
-    return f"http://{HOST}:{port}"
+def url(port, host=HOST):
+    return f"http://{host}:{port}"
 
 
 class Listeners:

@@ -54,24 +54,22 @@ def _check_target(target, field):
         raise invalid_argument(f"Traffic target type must be {LATEST} or {REVISION}.", field=f"{field}.type")
 
 
-def check_revisions_exist(targets, known):
-    """Knative's message for a missing target (route_lifecycle.go, MarkMissingTrafficTarget)."""
-    for index, target in enumerate(targets):
-        if target["type"] == REVISION and target["revision"] not in known:
-            raise invalid_argument(
-                f'Revision "{target["revision"]}" referenced in traffic not found.',
-                field=f"service.traffic[{index}].revision",
-            )
+def missing_revision(targets, known):
+    """The first revision a REVISION target names that is not in `known`, else None. Google accepts
+    such traffic and fails the rollout (see run_v2._first_unready)."""
+    return next((t["revision"] for t in targets if t["type"] == REVISION and t["revision"] not in known), None)
 
 
-def statuses(targets, latest_ready):
-    """trafficStatuses for `targets` once they serve: LATEST resolved to `latest_ready`
-    (the type stays LATEST); zero percents are omitted, as proto3 JSON omits defaults.
-    Tag URIs are added by the caller once their listeners are open."""
+def statuses(targets):
+    """trafficStatuses for `targets` once they serve. A LATEST status carries no revision, as on Google
+    (firebase-tools src/gcp/runv2.ts quotes a Ready service reading
+    `"trafficStatuses": [{"percent": 100, "type": "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST"}]`; gcloud
+    resolves LATEST from `latestReadyRevision`, command_lib/run/v2/instance_split.py). Zero percents are
+    omitted, as proto3 JSON omits defaults. Tag URIs are added by the caller once their listeners are open."""
     result = []
     for target in targets:
-        status = {"type": target["type"], "revision": target.get("revision") or latest_ready}
-        for key in ("percent", "tag"):
+        status = {"type": target["type"]}
+        for key in ("revision", "percent", "tag"):
             if target.get(key):
                 status[key] = target[key]
         result.append(status)

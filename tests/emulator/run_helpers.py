@@ -35,6 +35,11 @@ def set_traffic(services, service, *targets):
     return services.update_service(service=service).result()
 
 
+def short(name):
+    """The last part of a resource name: Google gives `latestReadyRevision` as a full name."""
+    return name.rsplit("/", 1)[-1]
+
+
 def google_status(error):
     """The canonical status of an API error (HTTP 409 is both ALREADY_EXISTS and ABORTED)."""
     return error.response.json()["error"]["status"]

@@ -7,7 +7,7 @@ import requests
 from google.api_core import exceptions, retry
 from google.api_core.future import polling
 from google.cloud import run_v2
-from run_helpers import PARENT, create, deploy, pinned, service_spec, set_traffic
+from run_helpers import PARENT, create, deploy, pinned, service_spec, set_traffic, short
 
 FAILED = run_v2.Condition.State.CONDITION_FAILED
 CONTAINER_FAILED = "Revision '{}' is not ready and cannot serve traffic. The user-provided container failed to start"
@@ -21,17 +21,17 @@ def test_a_failing_image_keeps_the_last_serving_state(services, revisions, emula
         deploy(services, good, "gcr.io/demo/app:broken-1")
 
     service = services.get_service(name=good.name)
-    failed_revision = service.latest_created_revision
+    failed_revision = short(service.latest_created_revision)
     assert raised.value.message.startswith(CONTAINER_FAILED.format(failed_revision))
-    assert failed_revision != good.latest_ready_revision
+    assert service.latest_created_revision != good.latest_ready_revision
     assert (service.generation, service.observed_generation) == (2, 1)
     assert service.latest_ready_revision == good.latest_ready_revision
     assert service.traffic_statuses == good.traffic_statuses
     assert service.terminal_condition.state == FAILED
     assert service.terminal_condition.message.startswith(CONTAINER_FAILED.format(failed_revision))
-    ready = revisions.get_revision(name=f"{good.name}/revisions/{failed_revision}").conditions[0]
+    ready = revisions.get_revision(name=service.latest_created_revision).conditions[0]
     assert (ready.type_, ready.state) == ("Ready", FAILED)
-    assert requests.get(service.uri).json()["revision"] == good.latest_ready_revision
+    assert requests.get(service.uri).json()["revision"] == short(good.latest_ready_revision)
 
 
 def test_pinning_traffic_to_a_failed_revision_fails_too(services, emulator):
@@ -42,7 +42,7 @@ def test_pinning_traffic_to_a_failed_revision_fails_too(services, emulator):
     current = services.get_service(name=good.name)
 
     with pytest.raises(exceptions.FailedPrecondition):
-        set_traffic(services, current, pinned(current.latest_created_revision, 100))
+        set_traffic(services, current, pinned(short(current.latest_created_revision), 100))
 
     assert services.get_service(name=good.name).traffic_statuses == good.traffic_statuses
 

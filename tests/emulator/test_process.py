@@ -3,7 +3,7 @@
 import requests
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import run_v2
-from run_helpers import PARENT, latest, pinned, service_spec
+from run_helpers import PARENT, latest, pinned, service_spec, short
 
 
 def test_start_and_stop_are_idempotent(emulator_instance):
@@ -28,7 +28,7 @@ def test_state_and_urls_survive_a_restart(emulator_instance):
         client_options={"api_endpoint": emulator_instance.endpoint},
     )
     service = client.create_service(parent=PARENT, service_id="app", service=service_spec()).result()
-    service.traffic = [latest(100), pinned(service.latest_ready_revision, 0, tag="stable")]
+    service.traffic = [latest(100), pinned(short(service.latest_ready_revision), 0, tag="stable")]
     before = client.update_service(service=service).result()
 
     emulator_instance.cli("stop")
@@ -37,5 +37,5 @@ def test_state_and_urls_survive_a_restart(emulator_instance):
 
     assert after == before
     assert (emulator_instance.state_dir / "state.json").exists()
-    assert requests.get(after.uri).json()["revision"] == before.latest_ready_revision
+    assert requests.get(after.uri).json()["revision"] == short(before.latest_ready_revision)
     assert requests.get(after.traffic_statuses[1].uri).json()["tag"] == "stable"
