@@ -18,7 +18,8 @@ from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.urls import open_url
 
 from ._gcp import GcpError
-from ._run import LOCATION_ARGSPEC, STABLE_ANNOTATION, _read, check_region, run_v2, service_path, short_name
+from ._run import (LOCATION_ARGSPEC, STABLE_ANNOTATION, _read, check_region, routed_revision, run_v2, service_path, short_name,
+                   tagged_revisions)
 
 REQUEST_COUNT = "run.googleapis.com/request_count"
 REQUEST_LATENCIES = "run.googleapis.com/request_latencies"
@@ -147,7 +148,7 @@ def _absolute(url, service, canary, resource):
     """A check's URL; a path is on the canary's tag URL."""
     if not url.startswith("/"):
         return url
-    tagged = [s.uri for s in service.traffic_statuses if s.revision == canary and s.tag and s.uri]
+    tagged = [s.uri for s in service.traffic_statuses if routed_revision(service, s) == canary and s.tag and s.uri]
     if not tagged:
         raise GcpError("Cannot check %s on the canary of %s: %s has no tag URL. Hint: deploy it with a tag, or give a full URL."
                        % (url, resource, canary))
@@ -156,7 +157,7 @@ def _absolute(url, service, canary, resource):
 
 def _revision(service, ref, resource, role):
     """The revision that ``ref`` names: a revision name, or a tag of the service."""
-    by_tag = {s.tag: s.revision for s in service.traffic_statuses if s.tag}
+    by_tag = tagged_revisions(service)
     if ref in by_tag:
         return by_tag[ref]
     if ref.startswith(short_name(service.name) + "-"):
