@@ -8,7 +8,7 @@ import time
 import traceback
 import urllib.parse
 
-from orchestra_emulator import admin
+from orchestra_emulator import admin, auth
 from orchestra_emulator.discovery import wants_enum_numbers
 from orchestra_emulator.errors import ApiError, invalid_argument, not_found
 from orchestra_emulator.monitoring_v3 import MonitoringV3
@@ -25,6 +25,7 @@ class Request:
     variables: dict  # path variables, e.g. {"projectsId": ..., "locationsId": ...}
     query: dict  # typed query parameters the method declares
     body: dict  # validated, normalised request body
+    headers: dict = None  # the HTTP request headers (case-insensitive when they come from the server)
 
 
 class Emulator:
@@ -32,12 +33,21 @@ class Emulator:
         self.store = Store(state_dir)
         self._operations = Operations(self.store)
         served = []  # requests the emulated revisions answered: Cloud Run records them, Monitoring reports them
-        self._apis = [CloudRunV2(self.store, self._operations, served), MonitoringV3(served)]
+        self.tokens = auth.Tokens(self.store)
+        self._oauth2 = auth.OAuth2(self.tokens)
+        self._apis = [CloudRunV2(self.store, self._operations, served, authorize=self.tokens.authorize), MonitoringV3(served),
+                      auth.IamCredentialsV1(self.tokens), auth.StsV1(self.tokens)]
         self.admin = admin.Admin(self.store, reset=self.reset)
+        self._auth_admin = {
+            ("GET", "auth"): lambda _body: self.tokens.settings(),
+            ("POST", "auth"): self.tokens.configure,
+            ("POST", "auth/expire"): self.tokens.expire,
+            ("POST", "private-services"): self.tokens.add_private_service,
+        }
         for api in self._apis:
             api.restore()
 
-    def handle(self, method, target, body):
+    def handle(self, method, target, body, headers=None):
         """(HTTP status, JSON payload) for one request; `target` is the path with its query."""
         url = urllib.parse.urlsplit(target)
         path, raw_query = url.path, url.query
@@ -45,9 +55,15 @@ class Emulator:
             return self._admin(method, path[len(admin.PREFIX) :], body)
         values = urllib.parse.parse_qs(raw_query, keep_blank_values=True)
         query = {name: found[-1] for name, found in values.items()}
+        headers = headers or {}
         start, started = time.time(), time.perf_counter()
         try:
-            status, payload = 200, self._call(method, path, query, values, body)
+            if method == "POST" and path == auth.OAUTH_TOKEN_PATH:
+                status, payload = 200, self._oauth2.token(auth.form(body))
+            else:
+                status, payload = 200, self._call(method, path, query, values, body, headers)
+        except auth.OAuthError as error:
+            status, payload = error.http_status, error.payload
         except ApiError as error:
             status, payload = error.http_status, error.body()
         except Exception as error:  # noqa: BLE001 - a bug must still answer in Google's shape
@@ -63,6 +79,7 @@ class Emulator:
     def reset(self):
         for api in self._apis:
             api.close()
+        self.tokens.forget()
         self.store.reset()
 
     def close(self):
@@ -71,20 +88,27 @@ class Emulator:
 
     def _admin(self, method, path, body):
         try:
+            if (method, path) in self._auth_admin:
+                return 200, self._auth_admin[(method, path)](_json(body))
             return self.admin.handle(method, path, _json(body))
         except ApiError as error:
             return error.http_status, error.body()
 
-    def _call(self, http_method, path, query, values, body):
+    def _call(self, http_method, path, query, values, body, headers):
         self.admin.apply_fault(http_method, path)
         api, method, variables = self._route(http_method, path)
+        if not isinstance(api, auth.StsV1):  # the token exchange is how a caller gets a token
+            self.tokens.check_call(headers)
         handler, body_field = api.handlers.get(method.id, (None, None))
         if handler is None:
             raise ApiError("UNIMPLEMENTED", f"Method {method.id} is not implemented by the emulator.")
+        form = (headers.get("Content-Type") or "").startswith("application/x-www-form-urlencoded")
         request = Request(
             variables,
             api.api.decode_query(method, values),
-            api.api.decode_body(method, _json(body), body_field) if body_field is not None else {},
+            api.api.decode_body(method, auth.camel_case(auth.form(body)) if form else _json(body), body_field)
+            if body_field is not None else {},
+            headers,
         )
         failure = self.admin.take_failing_operation(http_method, path) if method.response_ref == OPERATION else None
         result = self._failed_operation(variables, failure) if failure else handler(request)

@@ -16,7 +16,7 @@ class _ApiHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         emulator = self.server.emulator
-        status, payload = emulator.handle(self.command, self.path, body)
+        status, payload = emulator.handle(self.command, self.path, body, self.headers)
         data = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=UTF-8")
