@@ -171,7 +171,8 @@ def _revision(service, ref, resource, role):
 def measure(session, p, service, canary, baseline):
     """What the canary (and the baseline) look like now: HTTP checks, and metrics over the window that has
     arrived (see judged_window)."""
-    http = [probe(check) for check in p["http_checks"]]  # what they send counts in the metrics once it arrives
+    invoker = session.invoker_headers(service.uri) if p["http_checks"] else ({}, None)
+    http = [probe(check, invoker) for check in p["http_checks"]]  # what they send counts in the metrics once it arrives
     at = datetime.datetime.now(datetime.timezone.utc)
     start, end = judged_window(at, p)
     stats = read_metrics(session, p, start, end) if p["metrics"] else {}
@@ -232,13 +233,17 @@ def _stamp(moment):
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def probe(check):
-    """Send ``check["requests"]`` GETs to the URL; what came back, and whether all were as expected."""
+def probe(check, invoker=({}, None)):
+    """Send ``check["requests"]`` GETs to the URL; what came back, and whether all were as expected.
+
+    ``invoker`` is ``(headers, why)`` from ``Session.invoker_headers``: the ID token a private service
+    needs (never part of the result), or why there is none, said when the service refuses."""
+    headers, why = invoker
     statuses, latencies, problems = {}, [], []
     for _unused in range(check["requests"]):
         started = time.monotonic()
         try:
-            answer = open_url(check["url"], timeout=check["timeout"], follow_redirects="none")
+            answer = open_url(check["url"], timeout=check["timeout"], follow_redirects="none", headers=headers)
             status, body = answer.getcode(), answer.read().decode("utf-8", "replace")
         except HTTPError as e:
             status, body = e.code, ""
@@ -248,7 +253,9 @@ def probe(check):
         latency = (time.monotonic() - started) * 1000.0
         latencies.append(latency)
         statuses[str(status)] = statuses.get(str(status), 0) + 1
-        if status is not None and status not in check["status"]:
+        if status in (401, 403) and status not in check["status"] and why:
+            problems.append("status %s: the service refused a request without an ID token: %s" % (status, why))
+        elif status is not None and status not in check["status"]:
             problems.append("status %s" % status)
         elif status is not None and check["body"] and not re.search(check["body"], body):
             problems.append("body does not match %r" % check["body"])
