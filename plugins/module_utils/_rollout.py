@@ -14,8 +14,8 @@ is the stable-revision annotation.
 
 from __future__ import annotations
 
-from ._run import (LOCATION_ARGSPEC, STABLE_ANNOTATION, _read, check_region, rejected_revisions, run_v2,
-                   service_path, short_name)
+from ._run import (LOCATION_ARGSPEC, STABLE_ANNOTATION, _read, check_region, rejected_revisions, routed_revision, run_v2,
+                   service_path, short_name, tagged_revisions)
 
 STATUS_SPEC = dict(argument_spec=dict(
     LOCATION_ARGSPEC,
@@ -55,8 +55,9 @@ def status_of(service, images, p):
     serving = {}
     for s in service.traffic_statuses:
         if s.percent:
-            serving[s.revision] = serving.get(s.revision, 0) + s.percent
-    tags = {s.tag: s.revision for s in service.traffic_statuses if s.tag}
+            revision = routed_revision(service, s)
+            serving[revision] = serving.get(revision, 0) + s.percent
+    tags = tagged_revisions(service)
     canary = tags.get(p["canary_tag"])
     rejected = rejected_revisions(service)
     rollback_target = service.annotations.get(STABLE_ANNOTATION)
@@ -85,6 +86,11 @@ def status_of(service, images, p):
             "traffic is split (%s) but not by a rollout (no %r tag on one of two serving revisions): set it with "
             "orchestra.gcp.cloud_run_traffic or roll back with playbooks/rollback.yml first"
             % (", ".join("%s %d%%" % item for item in sorted(serving.items())), p["canary_tag"]))
+    if service.reconciling:
+        # While Cloud Run reconciles, latestReadyRevision and trafficStatuses hold transient values
+        # (run.v2 discovery document, Service.reconciling): nothing read from them can be trusted yet.
+        problems.append("the service is reconciling a change that is still rolling out (generation %d, observed %d): "
+                        "wait for it to finish, then start the rollout" % (service.generation, service.observed_generation))
     stale = sorted("%s (%s)" % (tag, revision) for tag, revision in tags.items()
                    if tag not in (p["canary_tag"], p["stable_tag"]) and tag not in p["allowed_tags"])
     if stale:

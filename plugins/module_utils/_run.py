@@ -358,6 +358,9 @@ def apply_spec(service, want, revision_name):
     if "args" in want:
         c.args = want["args"]
     if "port" in want:
+        probe = c.startup_probe.tcp_socket
+        if probe.port and c.ports and probe.port == c.ports[0].container_port:
+            probe.port = want["port"]  # Google's default TCP startup probe checks the old port by number
         c.ports = [run_v2.ContainerPort(name="http1", container_port=want["port"])]
     if "env" in want or "secret_env" in want:
         have = spec_of(service)
@@ -397,11 +400,11 @@ def apply_spec(service, want, revision_name):
 
 
 def new_revision_name(service_name, generation, suffix=None):
-    """Google's pattern ``{service}-{NNNNN}-{xyz}``, chosen here so that a retried request names the
-    same revision and cannot create a second one."""
+    """Google's pattern ``{service}-{NNNNN}-{xyz}`` (the suffix holds digits too: ``ci-static-ct-00001-6hx``),
+    chosen here so that a retried request names the same revision and cannot create a second one."""
     if suffix:
         return "%s-%s" % (service_name, suffix)
-    return "%s-%05d-%s" % (service_name, generation, "".join(random.choices(string.ascii_lowercase, k=3)))
+    return "%s-%05d-%s" % (service_name, generation, "".join(random.choices(string.ascii_lowercase + string.digits, k=3)))
 
 
 # ---------------------------------------------------------------- traffic
@@ -417,17 +420,34 @@ def target(revision=None, percent=0, tag=""):
     return run_v2.TrafficTarget(type_=REVISION, revision=revision, percent=percent, tag=tag)
 
 
-def traffic_view(targets):
-    """Targets or statuses as sorted plain tuples, for comparison and diff."""
-    rows = [dict(type="LATEST" if t.type_.name == LATEST else "REVISION", revision=t.revision or None,
+def routed_revision(service, status):
+    """The revision a traffic status (or target) of ``service`` routes to. Google leaves ``revision`` out of
+    a LATEST status (a real Ready service reads ``"trafficStatuses": [{"percent": 100, "type":
+    "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST"}]``, firebase-tools src/gcp/runv2.ts); like gcloud
+    (command_lib/run/v2/instance_split.py), resolve it from ``latestReadyRevision``, a full resource name."""
+    if status.type_.name == LATEST:
+        return short_name(service.latest_ready_revision)
+    return status.revision
+
+
+def traffic_view(targets, service=None):
+    """Targets or statuses as sorted plain rows, for comparison and diff; with ``service``, a LATEST row
+    names the revision it routes to."""
+    rows = [dict(type="LATEST" if t.type_.name == LATEST else "REVISION",
+                 revision=(routed_revision(service, t) if service is not None else t.revision) or None,
                  percent=t.percent, tag=t.tag or None) for t in targets]
     return sorted(rows, key=lambda r: (-r["percent"], r["revision"] or "", r["tag"] or ""))
 
 
 def serving_revision(service):
     """The revision that serves 100% of the traffic now, if one does."""
-    full = [s.revision for s in service.traffic_statuses if s.percent == 100]
+    full = [routed_revision(service, s) for s in service.traffic_statuses if s.percent == 100]
     return full[0] if full else None
+
+
+def tagged_revisions(service):
+    """Tag -> the revision it reaches, from what the service serves now."""
+    return {s.tag: routed_revision(service, s) for s in service.traffic_statuses if s.tag}
 
 
 def _single_target(targets, latest):
@@ -464,7 +484,7 @@ def deploy_traffic(current, revision, mode, tag):
 
 def summary(service):
     """'rev-a 90% (tag stable), rev-b 10%' — what the service serves now."""
-    return ", ".join("%s %d%%%s" % (s.revision, s.percent, " (tag %s)" % s.tag if s.tag else "")
+    return ", ".join("%s %d%%%s" % (routed_revision(service, s), s.percent, " (tag %s)" % s.tag if s.tag else "")
                      for s in service.traffic_statuses if s.percent) or "nothing"
 
 
@@ -581,6 +601,7 @@ def deploy_service(session):
         created_revision=bool(info["revision"]),
         url=final.uri or None,
         tag_url=tag_uri(final, p["tag"]) if p["tag"] else None,
+        reconciling=final.reconciling,
         changed_options=info["keys"],
         diff=dict(before=_diff_view(current), after=_diff_view(final)),
     )
@@ -607,8 +628,8 @@ def _delete_service(session, client, path, resource):
 
 def _resolve_targets(session, p, current, resource):
     """TrafficTargets for the entries, with tag references resolved and revision names checked."""
-    by_tag = {s.tag: s.revision for s in current.traffic_statuses if s.tag}
-    revisions = set(s.revision for s in current.traffic_statuses)
+    by_tag = tagged_revisions(current)
+    revisions = set(routed_revision(current, s) for s in current.traffic_statuses)
     if not set(e["revision"] for e in p["traffic"] if e["revision"]) <= revisions:
         # Only a revision outside the current traffic needs the list to be checked against.
         revisions = set(short_name(r.name) for r in session.call(
@@ -653,12 +674,26 @@ def rollback_targets(current, resource):
         raise GcpError("Cannot roll back %s: no revision is recorded as having served 100%% before the current traffic "
                        "(%s). Hint: set traffic to a named revision instead." % (resource, summary(current)))
     tagged = [t for t in current.traffic if t.tag]
-    stable_tags = [t.tag for t in tagged if t.revision == stable]
+    stable_tags = [t.tag for t in tagged if routed_revision(current, t) == stable]
     targets = [target(stable, 100, stable_tags[0] if stable_tags else "")]
     for t in tagged:
         if t.tag not in stable_tags[:1]:
             targets.append(target(t.revision or None, 0, t.tag))
     return targets
+
+
+def _check_rollback_target(session, current, stable, resource):
+    """The recorded stable revision must still exist: Google accepts traffic to a deleted revision and fails
+    the rollout after the fact (operation error 13, "Revision '...' does not exist or is deleted"; see
+    tests/fixtures/google/run_v2_operation_missing_revision.json). A revision the traffic references exists."""
+    if stable in set(routed_revision(current, s) for s in current.traffic_statuses):
+        return
+    found = session.get("read revision %s of" % stable, resource, session.client(run_v2.RevisionsClient).get_revision,
+                        name="%s/revisions/%s" % (current.name, stable))
+    if found is None:
+        raise GcpError("Cannot roll back %s: the recorded stable revision %s no longer exists. Nothing was changed. The "
+                       "service serves: %s. Hint: set traffic to a named revision with orchestra.gcp.cloud_run_traffic."
+                       % (resource, stable, summary(current)))
 
 
 def set_traffic(session):
@@ -675,7 +710,11 @@ def set_traffic(session):
         if current is None:
             raise GcpError("Cannot set traffic of %s: the service does not exist. Hint: deploy it with "
                            "orchestra.gcp.cloud_run_service first." % resource)
-        targets = rollback_targets(current, resource) if p["rollback"] else _resolve_targets(session, p, current, resource)
+        if p["rollback"]:
+            targets = rollback_targets(current, resource)
+            _check_rollback_target(session, current, targets[0].revision, resource)
+        else:
+            targets = _resolve_targets(session, p, current, resource)
         rejected = rejected_after(current, p["reject"], resource)
         if traffic_view(targets) == traffic_view(current.traffic) and rejected == rejected_revisions(current):
             return None, None
@@ -694,8 +733,10 @@ def set_traffic(session):
     return dict(
         changed=service is not None,
         service=to_dict(final),
-        # What the service serves; in check mode, what it would serve.
-        traffic=traffic_view(final.traffic if session.check_mode and service is not None else final.traffic_statuses),
+        # What the service serves; in check mode, or while it reconciles, what it would serve.
+        traffic=traffic_view(final.traffic if (session.check_mode and service is not None) or final.reconciling
+                             else final.traffic_statuses, final),
+        reconciling=final.reconciling,
         rolled_back_to=current.annotations.get(STABLE_ANNOTATION) if p["rollback"] else None,
         rejected_revisions=rejected_revisions(final),
         diff=dict(before=dict(traffic=traffic_view(current.traffic)), after=dict(traffic=traffic_view(final.traffic))),
@@ -713,7 +754,7 @@ def describe_service(session):
         return dict(changed=False, exists=False, service=None, revisions=[], traffic=[])
     served = {}
     for s in service.traffic_statuses:
-        row = served.setdefault(s.revision, dict(percent=0, tags=[]))
+        row = served.setdefault(routed_revision(service, s), dict(percent=0, tags=[]))
         row["percent"] += s.percent
         if s.tag:
             row["tags"].append(s.tag)
@@ -734,6 +775,7 @@ def describe_service(session):
         latest_created_revision=short_name(service.latest_created_revision),
         stable_revision=service.annotations.get(STABLE_ANNOTATION),
         revisions=revisions,
-        traffic=[dict(type="LATEST" if s.type_.name == LATEST else "REVISION", revision=s.revision, percent=s.percent,
-                      tag=s.tag or None, uri=s.uri or None) for s in service.traffic_statuses],
+        reconciling=service.reconciling,
+        traffic=[dict(type="LATEST" if s.type_.name == LATEST else "REVISION", revision=routed_revision(service, s),
+                      percent=s.percent, tag=s.tag or None, uri=s.uri or None) for s in service.traffic_statuses],
     )

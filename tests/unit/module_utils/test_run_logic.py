@@ -23,7 +23,10 @@ def rev_path(name):
 
 
 def status(revision, percent, tag="", latest=False):
-    return run_v2.TrafficTargetStatus(revision=revision, percent=percent, tag=tag, type_=LATEST if latest else REVISION)
+    """A traffic status as Google returns it: a LATEST one names no revision (the service's latestReadyRevision is it)."""
+    if latest:
+        return run_v2.TrafficTargetStatus(percent=percent, tag=tag, type_=LATEST)
+    return run_v2.TrafficTargetStatus(revision=revision, percent=percent, tag=tag, type_=REVISION)
 
 
 def tgt(revision=None, percent=0, tag=""):
@@ -223,7 +226,7 @@ def test_invalid_traffic(entries, expected):
 
 def test_new_revision_name_pattern():
     names = {_run.new_revision_name("svc", 7) for _unused in range(20)}
-    assert all(re.match(r"^svc-00007-[a-z]{3}$", n) for n in names)
+    assert all(re.match(r"^svc-00007-[a-z0-9]{3}$", n) for n in names)  # digits too, as Google's (`-6hx`)
     assert len(names) > 1  # random
 
 
@@ -486,7 +489,7 @@ def test_rollback_untagged_stable():
 
 
 def test_rollback_without_annotation_names_service():
-    current = service(traffic=[tgt(None, 100)], statuses=[status("svc-2", 100, latest=True)])
+    current = service(traffic=[tgt(None, 100)], statuses=[status("svc-2", 100, latest=True)], latest_ready="svc-2")
     with pytest.raises(GcpError) as err:
         _run.rollback_targets(current, "Cloud Run service svc in us-central1")
     msg = err.value.msg
