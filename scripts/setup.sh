@@ -3,8 +3,10 @@
 #
 #   1. .venv (Python 3.11) with requirements-dev.txt and the emulator (pip install -e emulator);
 #      pip is skipped while .venv/.setup-stamp matches the hash of the requirement files.
-#   2. redis-server, shellcheck and apache2-utils (ab) from Debian (apt-get) when missing and we are root.
+#   2. redis-server, shellcheck, apache2-utils (ab) and nodejs/npm from Debian (apt-get) when missing and we are root.
 #   3. The offline stand-in for ansible-test's pip bootstrap (~/.ansible/test/cache/get_pip_X_Y.py).
+#   4. The Node.js client suite's packages (npm ci in tests/node); skipped while
+#      tests/node/node_modules/.setup-stamp matches the hash of package-lock.json.
 #
 # Environment: PYTHON (interpreter for the venv; default python3.11, else python3).
 set -euo pipefail
@@ -66,11 +68,13 @@ if [[ ! -f "$STAMP" || "$(cat "$STAMP")" != "$want_stamp" ]]; then
 fi
 
 # --- 2. Debian packages: redis-server (later features need it), shellcheck (sanity test),
-#        apache2-utils (ab, the rollout's load step) ----------------------------------------------
+#        apache2-utils (ab, the rollout's load step), nodejs and npm (the Node.js client suite) ---
 apt_missing=()
 command -v redis-server >/dev/null 2>&1 || [[ -x /usr/bin/redis-server ]] || apt_missing+=(redis-server)
 command -v shellcheck >/dev/null 2>&1 || apt_missing+=(shellcheck)
 command -v ab >/dev/null 2>&1 || apt_missing+=(apache2-utils)
+command -v node >/dev/null 2>&1 || apt_missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || apt_missing+=(npm)
 if ((${#apt_missing[@]})); then
     if [[ "$(id -u)" -ne 0 ]]; then
         note "${apt_missing[*]} missing and we are not root: skipped (install with: sudo apt-get install ${apt_missing[*]})"
@@ -121,4 +125,18 @@ args = [a for a in sys.argv[1:] if a not in ("--no-setuptools", "--no-wheel")]
 sys.exit(main(["install", "--upgrade", "--force-reinstall", "--find-links", "$WHEEL_DIR"] + args))
 EOF
     mv "$GET_PIP.tmp" "$GET_PIP"
+fi
+
+# --- 4. Node.js client suite (tests/node): npm ci when node_modules is missing or the lock changed ---
+NODE_SUITE="$ROOT/tests/node"
+NODE_STAMP="$NODE_SUITE/node_modules/.setup-stamp"
+if command -v npm >/dev/null 2>&1; then
+    want_node_stamp="$({ node --version; cat "$NODE_SUITE/package-lock.json"; } | sha256sum | cut -d' ' -f1)"
+    if [[ ! -f "$NODE_STAMP" || "$(cat "$NODE_STAMP")" != "$want_node_stamp" ]]; then
+        note "installing the Node.js client suite's packages (npm ci in tests/node)"
+        (cd "$NODE_SUITE" && quiet npm ci --no-audit --no-fund)
+        echo "$want_node_stamp" >"$NODE_STAMP"
+    fi
+else
+    note "npm missing: the Node.js client suite (tests/node) cannot be installed"
 fi
