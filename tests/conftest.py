@@ -14,6 +14,8 @@ import urllib.request
 
 import pytest
 
+from monitoring_lag import MONITORING_CONFIG
+
 # google-auth must not probe the GCE metadata server while resolving credentials.
 os.environ["NO_GCE_CHECK"] = "true"
 
@@ -47,7 +49,9 @@ class EmulatorClient:
             return False
 
     def reset(self):
+        """Forget everything; a reset clears the config too, so the tests' Monitoring lag is set again."""
         self.admin("reset")
+        self.admin("config", MONITORING_CONFIG)
 
     def log(self):
         """Every mutating API call since the last reset: {time, method, path, query, status}."""

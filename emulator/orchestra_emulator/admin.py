@@ -121,9 +121,13 @@ class Admin:
         with self._store.mutate() as data:
             config = data["admin"]["config"]
             for key, value in body.items():
-                if key not in config or not isinstance(value, (int, float)):
+                if key not in config or not isinstance(value, (int, float)) or isinstance(value, bool):
                     raise invalid_argument(f"Unknown or non-numeric config key '{key}'.")
-                config[key] = value
+                if value < 0:
+                    raise invalid_argument(f"Config key '{key}' must not be negative.")
+                if key == "monitoring_sample_seconds" and not value:
+                    raise invalid_argument("monitoring_sample_seconds must be more than 0.")
+            config.update(body)
             return config
 
     def _log(self, _body):

@@ -35,7 +35,7 @@ class Emulator:
         served = []  # requests the emulated revisions answered: Cloud Run records them, Monitoring reports them
         self.tokens = auth.Tokens(self.store)
         self._oauth2 = auth.OAuth2(self.tokens)
-        self._apis = [CloudRunV2(self.store, self._operations, served, authorize=self.tokens.authorize), MonitoringV3(served),
+        self._apis = [CloudRunV2(self.store, self._operations, served, authorize=self.tokens.authorize), MonitoringV3(served, self.store),
                       auth.IamCredentialsV1(self.tokens), auth.StsV1(self.tokens)]
         self.admin = admin.Admin(self.store, reset=self.reset)
         self._auth_admin = {

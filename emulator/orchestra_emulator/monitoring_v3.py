@@ -6,10 +6,15 @@ the requests the emulated revisions really answered.
   service_name, revision_name, location, configuration_name), with the metric labels
   response_code and response_code_class.
   https://cloud.google.com/monitoring/api/metrics_gcp#gcp-run
-- Raw points are sampled every 60 s, as Cloud Run's are. `filter` takes `field = "value"` clauses
-  joined by AND on metric.type, resource.type, resource.label(s).KEY and metric.label(s).KEY.
+- Raw points are samples of `monitoring_sample_seconds` (admin config; 60 by default, as Cloud Run's),
+  aligned to multiples of it since the epoch. A sample is visible only `monitoring_lag_seconds` after
+  it closed (180 by default: run.googleapis.com/request_count says "Sampled every 60 seconds. After
+  sampling, data is not visible for up to 180 seconds."); a still-open sample is never served.
+- `filter` takes `field = "value"` clauses joined by AND on metric.type, resource.type,
+  resource.label(s).KEY and metric.label(s).KEY.
 - Aggregation follows https://cloud.google.com/monitoring/api/ref_v3/rest/v3/Aggregation:
-  periods of `alignmentPeriod` (at least 60 s) ending at `interval.endTime`; per-series aligners
+  periods of `alignmentPeriod` (at least 60 s) ending at `interval.endTime`, each holding the samples
+  that start in it (the emulator's choice); per-series aligners
   ALIGN_NONE, ALIGN_DELTA, ALIGN_SUM, ALIGN_RATE, ALIGN_COUNT, ALIGN_MEAN and ALIGN_PERCENTILE_*;
   cross-series reducers REDUCE_NONE, REDUCE_SUM, REDUCE_MEAN, REDUCE_MIN, REDUCE_MAX, REDUCE_COUNT
   and REDUCE_PERCENTILE_* over `groupByFields`. Percentiles of a distribution interpolate linearly
@@ -22,6 +27,7 @@ import bisect
 import datetime
 import math
 import re
+import time
 
 from orchestra_emulator import paging
 from orchestra_emulator.discovery import Api
@@ -29,8 +35,8 @@ from orchestra_emulator.errors import ApiError, invalid_argument
 
 REQUEST_COUNT = "run.googleapis.com/request_count"
 REQUEST_LATENCIES = "run.googleapis.com/request_latencies"
+METRICS = {REQUEST_COUNT: ("DELTA", "INT64", "1"), REQUEST_LATENCIES: ("DELTA", "DISTRIBUTION", "ms")}  # kind, type, unit
 RESOURCE_TYPE = "cloud_run_revision"
-SAMPLE_SECONDS = 60
 BUCKETS = {"numFiniteBuckets": 120, "growthFactor": 1.1, "scale": 1.0}
 # Upper bounds of the finite buckets 1..N; bucket 0 is (-inf, scale), bucket N+1 [last bound, +inf).
 _BOUNDS = [BUCKETS["scale"] * BUCKETS["growthFactor"] ** i for i in range(BUCKETS["numFiniteBuckets"] + 1)]
@@ -41,9 +47,10 @@ _PERCENTILE = re.compile(r"^(?:ALIGN|REDUCE)_PERCENTILE_(\d\d)$")
 class MonitoringV3:
     """Handlers for monitoring.v3 methods, keyed by discovery method id."""
 
-    def __init__(self, served):
+    def __init__(self, served, store):
         self.api = Api("monitoring.v3", "google.monitoring.v3")
         self._served = served
+        self._store = store
         self.handlers = {"monitoring.projects.timeSeries.list": (self.list_time_series, None)}
 
     def restore(self):
@@ -63,6 +70,15 @@ class MonitoringV3:
         aligner = q.get("aggregation.perSeriesAligner", "ALIGN_NONE")
         reducer = q.get("aggregation.crossSeriesReducer", "REDUCE_NONE")
         period = _period(q.get("aggregation.alignmentPeriod"), aligner)
+        if reducer != "REDUCE_NONE" and aligner == "ALIGN_NONE":
+            # crossSeriesReducer: "If cross_series_reducer is specified, then per_series_aligner must be
+            # specified, and must not be ALIGN_NONE." Google's wording of this 400 is not known.
+            raise invalid_argument(
+                f'Field aggregation.crossSeriesReducer had an invalid value of "{reducer}": '
+                'a cross-series reducer needs a per-series aligner other than ALIGN_NONE.',
+                field="aggregation.cross_series_reducer")
+        if period is not None and wanted["metric.type"] in METRICS:
+            _aligner(aligner, *METRICS[wanted["metric.type"]][:2], period)  # refused by the metric's kind, with or without data
         series = [s for s in self._raw_series(project) if _matches(s, wanted)]
         series = [_align(s, start, end, aligner, period) for s in series]
         series = [s for s in series if s["points"]]
@@ -77,25 +93,32 @@ class MonitoringV3:
         return response
 
     def _raw_series(self, project):
-        """One series per revision and response code, per metric, with raw 60-second points."""
+        """One series per revision and response code, per metric, with the samples visible now:
+        {sample start: [latency of each request]}."""
+        config = self._store.data["admin"]["config"]
+        length, lag = config["monitoring_sample_seconds"], config["monitoring_lag_seconds"]
+        visible_until = time.time() - lag  # samples that closed by then are visible
         groups = {}
         for request in list(self._served):
+            start = math.floor(request["time"] / length) * length
+            if start + length > visible_until:
+                continue
             service_project, location, service = request["service"].split("/")[1::2]
             if service_project != project:
                 continue
             code = str(request["status"])
             key = (service, request["revision"], location, code)
-            groups.setdefault(key, []).append(request)
+            groups.setdefault(key, {}).setdefault(start, []).append(request["latency_ms"])
         series = []
-        for (service, revision, location, code), requests in sorted(groups.items()):
+        for (service, revision, location, code), samples in sorted(groups.items()):
             resource = {"type": RESOURCE_TYPE, "labels": {"project_id": project, "service_name": service,
                                                           "revision_name": revision, "location": location,
                                                           "configuration_name": service}}
             labels = {"response_code": code, "response_code_class": code[0] + "xx"}
-            for metric, kind in ((REQUEST_COUNT, "INT64"), (REQUEST_LATENCIES, "DISTRIBUTION")):
+            for metric, (kind, value_type, unit) in METRICS.items():
                 series.append({"metric": {"type": metric, "labels": dict(labels)}, "resource": resource,
-                               "metricKind": "DELTA", "valueType": kind, "unit": "ms" if kind == "DISTRIBUTION" else "1",
-                               "samples": [(r["time"], r["latency_ms"]) for r in requests]})
+                               "metricKind": kind, "valueType": value_type, "unit": unit,
+                               "sample_seconds": length, "samples": samples})
         return series
 
 
@@ -147,40 +170,64 @@ def _period(value, aligner):
 
 
 def _align(series, start, end, aligner, period):
-    """The series with points: raw 60-second samples, or one point per period ending at `end`."""
+    """The series with points: its raw samples, or one point per alignment period ending at `end`."""
+    length = series["sample_seconds"]
     if period is None:
-        first = math.floor(start / SAMPLE_SECONDS) * SAMPLE_SECONDS
-        windows = [(t, t + SAMPLE_SECONDS) for t in range(int(first), int(end), SAMPLE_SECONDS)]
-        value_type, combine = series["valueType"], None
-    else:
-        count = max(1, math.ceil((end - start) / period))
-        windows = [(end - (i + 1) * period, end - i * period) for i in range(count)]
-        value_type, combine = _aligner(aligner, series["valueType"], period)
+        # TimeInterval: "Reads: A half-open time interval. It includes the end time but excludes the start
+        # time: (startTime, endTime]." A raw point is read when its end time is in it.
+        points = [{"interval": (t, t + length), "value": _raw(series, latencies)}
+                  for t, latencies in series["samples"].items() if start < t + length <= end]
+        return {**series, "points": sorted(points, key=lambda p: p["interval"], reverse=True)}
+    kind, value_type, combine = _aligner(aligner, series["metricKind"], series["valueType"], period)
+    count = max(1, math.ceil((end - start) / period))
     points = []
-    for low, high in sorted(windows, reverse=True):  # newest first, as Google returns them
-        latencies = [latency for t, latency in series["samples"] if low <= t < high]
-        if not latencies:
-            continue
-        raw = len(latencies) if series["valueType"] == "INT64" else _distribution(latencies)
-        points.append({"interval": (low, high), "value": raw if combine is None else combine(raw)})
-    return {**series, "valueType": value_type, "points": points}
+    for i in range(count):  # newest first: "points are returned in reverse time order"
+        high = end - i * period
+        low = high - period
+        # A sample counts in the period it starts in (the emulator's choice: how Google splits a
+        # sample across two periods is not documented).
+        values = [_raw(series, latencies) for t, latencies in sorted(series["samples"].items()) if low <= t < high]
+        if values:
+            points.append({"interval": (low, high), "value": combine(values)})
+    return {**series, "metricKind": kind, "valueType": value_type, "points": points}
 
 
-def _aligner(aligner, value_type, period):
-    """(value type after aligning, function of the period's delta value)."""
-    if aligner in ("ALIGN_DELTA", "ALIGN_SUM"):
-        return value_type, lambda v: v
-    if aligner == "ALIGN_RATE":
-        return "DOUBLE", lambda v: _count(v) / period
-    if aligner == "ALIGN_COUNT":
-        return "INT64", _count
-    if aligner == "ALIGN_MEAN" and value_type == "DISTRIBUTION":
-        return "DOUBLE", lambda v: v["mean"]
+def _raw(series, latencies):
+    """A sample's value: the number of requests, or their latency distribution."""
+    return len(latencies) if series["valueType"] == "INT64" else _distribution(latencies)
+
+
+def _aligner(aligner, kind, value_type, period):
+    """(metric kind, value type, function of the period's sample values) after aligning, in the words of
+    the monitoring.v3 discovery document's Aggregation.perSeriesAligner."""
+    numeric = value_type in ("INT64", "DOUBLE")
+    total = _merge if value_type == "DISTRIBUTION" else sum
     percentile = _PERCENTILE.match(aligner)
+    if aligner == "ALIGN_DELTA":
+        # "Align and convert to DELTA. [...] The value_type of the aligned result is the same as the value_type of the input."
+        return "DELTA", value_type, total
+    if aligner == "ALIGN_SUM":
+        # "valid for GAUGE and DELTA metrics with numeric and distribution values. The value_type of the aligned
+        # result is the same as the value_type of the input."
+        return kind, value_type, total
+    if aligner == "ALIGN_RATE" and numeric:
+        # "valid for CUMULATIVE and DELTA metrics with numeric values [...] The output is a GAUGE metric with value_type DOUBLE."
+        return "GAUGE", "DOUBLE", lambda values: sum(values) / period
+    if aligner == "ALIGN_MEAN" and numeric:
+        # "returning the mean value in each alignment period. This aligner is valid for GAUGE and DELTA metrics
+        # with numeric values. The value_type of the aligned result is DOUBLE."
+        return kind, "DOUBLE", lambda values: sum(values) / len(values)
+    if aligner == "ALIGN_COUNT" and numeric:
+        # "returning the number of values in each alignment period. This aligner is valid for GAUGE and DELTA
+        # metrics with numeric or Boolean values. The value_type of the aligned result is INT64."
+        return kind, "INT64", len
     if percentile and value_type == "DISTRIBUTION":
-        return "DOUBLE", lambda v: _percentile(v, int(percentile.group(1)))
-    if percentile or aligner == "ALIGN_MEAN":
-        raise invalid_argument(f"The aligner {aligner} is not valid for a {value_type} metric.",
+        # "valid for GAUGE and DELTA metrics with distribution values. The output is a GAUGE metric with value_type DOUBLE."
+        return "GAUGE", "DOUBLE", lambda values: _percentile(_merge(values), int(percentile.group(1)))
+    if percentile or aligner in ("ALIGN_RATE", "ALIGN_MEAN", "ALIGN_COUNT"):
+        # Google's words for an aligner the metric's kind and type do not allow (a real 400 of the API).
+        raise invalid_argument(f'Field aggregation.perSeriesAligner had an invalid value of "{aligner}": '
+                               f"The aligner cannot be applied to metrics with kind {kind} and value type {value_type}.",
                                field="aggregation.per_series_aligner")
     raise ApiError("UNIMPLEMENTED", f"The emulator does not implement the aligner {aligner}.")
 
@@ -252,10 +299,6 @@ def _merge(distributions):
     mean = sum(d["mean"] * d["count"] for d in distributions) / count
     ssd = sum(d["ssd"] + d["count"] * (d["mean"] - mean) ** 2 for d in distributions)
     return {"count": count, "mean": mean, "ssd": ssd, "buckets": [sum(c) for c in zip(*(d["buckets"] for d in distributions))]}
-
-
-def _count(value):
-    return value["count"] if isinstance(value, dict) else value
 
 
 def _percentile(distribution, rank):

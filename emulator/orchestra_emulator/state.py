@@ -11,6 +11,11 @@ import os
 import threading
 
 
+# Admin config defaults. Cloud Run's request metrics are 60-second samples, visible up to 180 s after
+# they close (https://cloud.google.com/monitoring/api/metrics_gcp#gcp-run, run.googleapis.com/request_count).
+CONFIG = {"operation_seconds": 0, "monitoring_sample_seconds": 60, "monitoring_lag_seconds": 180}
+
+
 def empty_state():
     return {
         "resources": {},  # API name -> collection -> resource name -> stored object
@@ -21,7 +26,7 @@ def empty_state():
             "failing_images": [],
             "revision_behaviours": [],
             "failing_operations": [],
-            "config": {"operation_seconds": 0},
+            "config": dict(CONFIG),
         },
         "log": [],
     }
@@ -37,7 +42,9 @@ class Store:
         if not os.path.exists(self.path):
             return empty_state()
         with open(self.path, encoding="utf-8") as handle:
-            return {**empty_state(), **json.load(handle)}
+            state = {**empty_state(), **json.load(handle)}
+        state["admin"]["config"] = {**CONFIG, **state["admin"]["config"]}  # keys added since the state was written
+        return state
 
     @contextlib.contextmanager
     def mutate(self):
