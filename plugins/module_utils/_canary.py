@@ -79,12 +79,16 @@ def analyse(session):
     baseline = _revision(service, baseline_ref, resource, "baseline") if baseline_ref else None
     checks = [dict(check, url=_absolute(check["url"], service, canary, resource)) for check in p["http_checks"]]
     p = dict(p, http_checks=checks)
-    last = time.monotonic() + p["bake"] + (p["metrics_delay"] if p["metrics"] else 0)
+    bake_end, settled = time.monotonic() + p["bake"], None
     measurements = []
     while True:
         measurements.append(measure(session, p, service, canary, baseline))
         verdict, reason = judge(measurements, p)
-        wait = next_wait(time.monotonic(), last, p["interval"])
+        now = time.monotonic()
+        if settled is None and now >= bake_end:
+            # The bake ends with this measurement's checks; their metrics have all arrived metrics_delay later.
+            settled = now + (p["metrics_delay"] if p["metrics"] else 0)
+        wait = next_wait(now, bake_end if settled is None else settled, p["interval"])
         if verdict == "fail" or wait is None:
             break
         time.sleep(wait)
@@ -98,12 +102,12 @@ def analyse(session):
                 measurements=measurements)
 
 
-def next_wait(now, last, interval):
-    """Seconds to sleep before the next measurement, or None once the last one (due at ``last``) was taken:
-    one every ``interval`` seconds, and one at ``last``."""
-    if now >= last:
+def next_wait(now, due, interval):
+    """Seconds to sleep before the next measurement, or None once the one due at ``due`` was taken: one
+    every ``interval`` seconds, and one at ``due``."""
+    if now >= due:
         return None
-    return min(interval, last - now)
+    return min(interval, due - now)
 
 
 def judged_window(at, p):
