@@ -219,7 +219,10 @@ def resolve_credentials(params, environ=None, cache=lambda creds, role: creds):
             creds, project = _service_account_key(text, "service account file %s" % path, scopes)
             source = "file %s" % path
         else:
-            creds, project = google.auth.default(scopes=scopes)
+            # Scoped after loading: given scopes, google.auth.default fetches a token of an external
+            # account at once to look its project up, in every task and past the run's token cache.
+            creds, project = google.auth.default()
+            creds = gcreds.with_scopes_if_required(creds, scopes)
             source = "application default credentials"
     except (google.auth.exceptions.GoogleAuthError, ValueError) as e:
         raise GcpError("Failed to load Google credentials: %s. Hint: pass service_account_file, set "
