@@ -2,6 +2,8 @@
 (the official client cannot send unknown fields or wrongly typed values)."""
 
 import copy
+import json
+import pathlib
 
 import proto
 import pytest
@@ -256,6 +258,16 @@ def test_a_zero_point_value_is_printed():
     encoded = MONITORING.encode_response("ListTimeSeriesResponse", {"timeSeries": [series], "nextPageToken": ""})
 
     assert encoded == {"timeSeries": [{"points": [{"value": {"int64Value": "0"}}, {"value": {"doubleValue": 0}}]}]}
+
+
+def test_a_real_service_holds_no_default_and_passes_both_ways_unchanged():
+    fixture = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "google" / "run_v2_service_latest.json"
+    real = json.loads(fixture.read_text(encoding="utf-8"))["response"]
+
+    assert RUN.encode_response("GoogleCloudRunV2Service", copy.deepcopy(real)) == real
+    decoded = _decode_service(copy.deepcopy(real))
+    assert [decoded[key] for key in ("template", "traffic", "labels")] == [real[key] for key in ("template", "traffic", "labels")]
+    assert decoded["labels"]["goog-managed-by"] == ""  # a map value is kept, empty or not
 
 
 def _fields_with_presence(message, found):
