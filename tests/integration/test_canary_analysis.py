@@ -1,6 +1,10 @@
 """cloud_run_canary_analysis against the emulator: revisions told to fail or slow down, judged by
-their request metrics (read from the emulated Cloud Monitoring) and by HTTP checks."""
+their request metrics (read from the emulated Cloud Monitoring, whose data arrives late as Google's
+does, scaled down) and by HTTP checks."""
 
+import datetime
+
+from monitoring_lag import METRICS_DELAY
 from test_cloud_run_service import deploy
 
 
@@ -16,7 +20,8 @@ def canary_setup(emulated, name, canary_image="2.0.0"):
 
 def analysis(name, **options):
     return {"orchestra.gcp.cloud_run_canary_analysis": dict(
-        dict(name=name, region="{{ region }}", canary="canary", window=60, min_requests=20), **options)}
+        dict(name=name, region="{{ region }}", canary="canary", window=60, min_requests=20, metrics_delay=METRICS_DELAY),
+        **options)}
 
 
 def traffic_to(url, n):
@@ -30,13 +35,32 @@ def run(emulated, name, **options):
     return play.task("analysis")
 
 
+def seconds(stamp):
+    return datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
 def test_healthy_canary_passes(emulated):
+    """The checks of the one measurement of the bake count once their data arrived, metrics_delay later."""
     name = emulated.name("healthy")
     _v1, canary, url = canary_setup(emulated, name)
-    result = run(emulated, name, http_checks=traffic_to(url, 30))
+    result = run(emulated, name, min_requests=30, http_checks=traffic_to(url, 30))
     assert result["verdict"] == "pass", result["reason"]
-    assert result["canary"] == canary and result["measurements"][0]["canary"]["requests"] == 30
-    assert result["measurements"][0]["canary"]["error_ratio"] == 0
+    first, last = result["measurements"]
+    assert first["verdict"] == "no_data"  # its own checks have not all arrived yet
+    assert result["canary"] == canary and last["canary"]["requests"] >= 30 and last["canary"]["error_ratio"] == 0
+    assert seconds(last["window"]["end"]) >= seconds(first["time"])  # the window covers the bake's checks
+    assert seconds(last["time"]) - seconds(last["window"]["end"]) == METRICS_DELAY
+    assert "Cloud Monitoring data arrives up to %d s late" % METRICS_DELAY in result["reason"]
+
+
+def test_without_the_delay_a_lagging_monitoring_undercounts(emulated):
+    """Judging windows ending now, as if Monitoring's data were there at once, misses the last seconds: the
+    checks of the measurement that ends the bake do not all count, and the canary has too few requests."""
+    name = emulated.name("nodelay")
+    _v1, _canary, url = canary_setup(emulated, name)
+    result = run(emulated, name, min_requests=30, metrics_delay=0, http_checks=traffic_to(url, 30))
+    assert result["verdict"] == "inconclusive" and len(result["measurements"]) == 1
+    assert result["measurements"][0]["canary"]["requests"] < 30
 
 
 def test_a_tenth_of_5xx_fails_with_the_numbers(emulated):
@@ -44,10 +68,11 @@ def test_a_tenth_of_5xx_fails_with_the_numbers(emulated):
     emulated.emulator.admin("revision-behaviour", {"image": "*:2.0.0-bad", "error_ratio": 0.1})
     _v1, _canary, url = canary_setup(emulated, name, "2.0.0-bad")
     result = run(emulated, name, http_checks=traffic_to(url, 30))
+    canary = result["measurements"][-1]["canary"]
     assert result["verdict"] == "fail"
-    assert "error ratio 0.1 (limit 0.01)" in result["reason"]
-    assert result["measurements"][0]["canary"] == dict(requests=30, errors=3, error_ratio=0.1, p95_ms=result[
-        "measurements"][0]["canary"]["p95_ms"], p99_ms=result["measurements"][0]["canary"]["p99_ms"])
+    assert "error ratio %s (limit 0.01)" % canary["error_ratio"] in result["reason"]
+    assert canary["requests"] >= 20 and abs(canary["errors"] - canary["requests"] / 10.0) <= 1  # one in ten
+    assert canary["error_ratio"] == round(canary["errors"] / float(canary["requests"]), 4)
 
 
 def test_latency_over_the_limit_fails(emulated):
@@ -78,22 +103,33 @@ def test_worse_than_stable_but_under_the_limits_fails_the_comparison(emulated):
                  http_checks=traffic_to(stable_url, 20) + traffic_to(canary_url, 20))
     assert result["verdict"] == "fail"
     assert "p95 latency (ms) against the baseline" in result["reason"]
-    assert result["measurements"][0]["baseline"]["requests"] == 20
+    assert result["measurements"][-1]["baseline"]["requests"] >= 20
 
 
 def test_bake_with_consecutive_successes(emulated):
+    """Every check sent during the bake counts once its data arrived: the last window holds them all."""
     name = emulated.name("bake")
     _v1, _canary, url = canary_setup(emulated, name)
-    result = run(emulated, name, bake=3, interval=1, consecutive_successes=2, http_checks=traffic_to(url, 20))
-    assert result["verdict"] == "pass" and len(result["measurements"]) == 2
+    result = run(emulated, name, bake=3, interval=1, consecutive_successes=2, min_requests=10, http_checks=traffic_to(url, 10))
+    measurements = result["measurements"]
+    assert result["verdict"] == "pass", [(m["time"], m["window"], m["canary"]["requests"]) for m in measurements]
+    last = measurements[-1]
+    # Every measurement taken by the end of the last window sent its checks within it; the next one may have
+    # begun before that end.
+    in_window = [m for m in measurements if seconds(m["time"]) <= seconds(last["window"]["end"])]
+    assert len(in_window) >= 2
+    assert 10 * len(in_window) <= last["canary"]["requests"] <= 10 * (len(in_window) + 1)
+    assert [m["verdict"] for m in measurements[-2:]] == ["pass", "pass"]
 
 
 def test_a_pass_waits_for_the_whole_bake_time(emulated):
-    """One passing measurement would be enough for the verdict, yet the canary is watched until the bake ends."""
+    """One passing measurement would be enough for the verdict, yet the canary is watched until the bake's data arrived."""
     name = emulated.name("minbake")
     _v1, _canary, url = canary_setup(emulated, name)
     result = run(emulated, name, bake=3, interval=1, consecutive_successes=1, http_checks=traffic_to(url, 20))
-    assert result["verdict"] == "pass" and len(result["measurements"]) >= 2
+    first, last = result["measurements"][0], result["measurements"][-1]
+    assert result["verdict"] == "pass"
+    assert seconds(last["time"]) - seconds(first["time"]) >= 3 + METRICS_DELAY - 0.5
 
 
 def test_smoke_test_by_http_alone(emulated):
@@ -112,7 +148,7 @@ def test_bad_input_names_the_problem(emulated):
         dict(name="short window", ignore_errors=True, **analysis(name, window=30)),
         dict(name="unknown canary", ignore_errors=True, **analysis(name, canary="nope")),
         dict(name="bad url", ignore_errors=True, **analysis(name, http_checks=[{"url": "ftp://x"}])),
-        dict(name="bad numbers", ignore_errors=True, **analysis(name, bake=-1, interval=0, max_error_ratio=2)),
+        dict(name="bad numbers", ignore_errors=True, **analysis(name, bake=-1, interval=0, max_error_ratio=2, metrics_delay=-1)),
         dict(name="bad body regex", ignore_errors=True, **analysis(name, http_checks=[{"url": "/", "body": "("}])),
         dict(name="nothing to judge", ignore_errors=True, **analysis(name, metrics=False)),
     ])
@@ -121,6 +157,7 @@ def test_bad_input_names_the_problem(emulated):
     assert "must be an http(s) URL or a path" in play.task("bad url")["msg"]
     numbers = play.task("bad numbers")["msg"]
     assert "bake -1 must not be negative" in numbers and "interval 0 must be at least 1" in numbers
+    assert "metrics_delay -1 must not be negative" in numbers
     assert "max_error_ratio 2.0 must be between 0 and 1" in numbers
     assert "http_checks[0].body is not a regular expression" in play.task("bad body regex")["msg"]
     assert "with metrics=false, give at least one of http_checks" in play.task("nothing to judge")["msg"]
