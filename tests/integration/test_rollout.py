@@ -11,9 +11,10 @@ import time
 import pytest
 import requests
 
+from monitoring_lag import METRICS_DELAY
 from test_cloud_run_service import IMAGE, deploy
 
-ANALYSIS = {"window": 60, "interval": 1, "min_requests": 10, "max_error_ratio": 0.02}
+ANALYSIS = {"window": 60, "interval": 1, "metrics_delay": METRICS_DELAY, "min_requests": 10, "max_error_ratio": 0.02}
 STEPS = [{"percent": 20, "bake": 2}, {"percent": 50, "bake": 2}]
 
 
