@@ -209,6 +209,14 @@ tag_url:
   returned: when O(tag) is set
   type: str
   sample: https://canary---ai-orchestra-abc123-uc.a.run.app
+reconciling:
+  description:
+    - Whether Cloud Run is still rolling the change out (with O(wait=false), or while another change reconciles).
+      Until it is done, Google reports transient values in RV(service.latest_ready_revision), the traffic statuses and
+      RV(url), and the service's etag changes once more when the rollout settles.
+  returned: when O(state=present)
+  type: bool
+  sample: false
 changed_options:
   description: The options whose live value differed from the one asked for.
   returned: when O(state=present)

@@ -52,6 +52,13 @@ latest_created_revision:
   description: Short name of the latest revision created, ready or not.
   returned: when the service exists
   type: str
+reconciling:
+  description:
+    - Whether Cloud Run is still rolling a change out. Until it is done, RV(latest_ready_revision), RV(traffic) and
+      RV(url) hold the last serving state (transient values, as Google reports them).
+  returned: when the service exists
+  type: bool
+  sample: false
 stable_revision:
   description: The revision recorded as the rollback target, if any.
   returned: when the service exists
@@ -70,7 +77,9 @@ revisions:
     percent: {description: Share of the traffic it serves., type: int}
     tags: {description: Traffic tags it holds., type: list, elements: str}
 traffic:
-  description: The traffic as served (the service's traffic statuses), with the URL of each tag.
+  description:
+    - The traffic as served (the service's traffic statuses), with the URL of each tag. Google leaves the revision out of
+      a LATEST status; here C(revision) names the revision it routes to, the latest ready one.
   returned: always
   type: list
   elements: dict

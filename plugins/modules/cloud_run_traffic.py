@@ -94,6 +94,12 @@ traffic:
   sample:
     - {type: REVISION, revision: ai-orchestra-00007-kiq, percent: 90, tag: stable}
     - {type: REVISION, revision: ai-orchestra-00008-fej, percent: 10, tag: canary}
+reconciling:
+  description:
+    - Whether Cloud Run is still rolling the change out (with O(wait=false)); RV(traffic) is then what was asked for.
+  returned: always
+  type: bool
+  sample: false
 rejected_revisions:
   description: The revisions recorded as rejected, oldest first.
   returned: always

@@ -25,6 +25,13 @@ LOCALHOST = "localhost ansible_connection=local ansible_python_interpreter=%s" %
 os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]
 
 
+def routed(service):
+    """(type, revision, percent, tag) of each traffic status of a Service; a LATEST status names no revision on
+    Google, so it is resolved through latestReadyRevision, as gcloud does."""
+    latest = service.latest_ready_revision.rsplit("/", 1)[-1]
+    return [(s.type_.name.rsplit("_", 1)[-1], s.revision or latest, s.percent, s.tag) for s in service.traffic_statuses]
+
+
 class Play:
     """What one playbook run did: its return code and each task's result, in order."""
 

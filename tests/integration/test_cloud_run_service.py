@@ -3,6 +3,7 @@
 import os
 
 import requests
+from conftest import routed
 
 # On a real project, ORCHESTRA_LIVE_IMAGE names a repository holding tags 1.0.0, 1.1.0 and 2.0.0,
 # e.g. "us-docker.pkg.dev/my-project/test/hello:%s".
@@ -25,7 +26,7 @@ def deploy(name, version, **options):
 
 
 def serving(backend, name):
-    return {(s.revision, s.percent, s.tag) for s in backend.service(name).traffic_statuses}
+    return {(revision, percent, tag) for _type, revision, percent, tag in routed(backend.service(name))}
 
 
 def test_create_update_and_delete(backend):

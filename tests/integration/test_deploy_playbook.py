@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 
 import requests
 
-from conftest import REPO
+from conftest import REPO, routed
 
 
 def recap(stdout):
@@ -64,7 +64,8 @@ def test_rollback_playbook_returns_to_the_last_stable_revision_in_one_update(emu
     changed, out = ansible_playbook(emulated, playbook="playbooks/rollback.yml")
 
     assert changed == 1, out
-    assert [(s.revision, s.percent) for s in emulated.service("ai-orchestra").traffic_statuses if s.percent] == [(first, 100)]
+    assert [(revision, percent) for _type, revision, percent, _tag in routed(emulated.service("ai-orchestra")) if percent] == [
+        (first, 100)]
     assert [c["method"] for c in emulated.emulator.log()[mutations:]] == ["PATCH"]
     assert ansible_playbook(emulated, playbook="playbooks/rollback.yml")[0] == 0
 
@@ -74,7 +75,7 @@ TWO_REGIONS = '{"orchestra_regions": ["us-central1", "europe-west1"]}'
 
 def serving_in(emulated, region):
     service = emulated.services.get_service(name="projects/%s/locations/%s/services/ai-orchestra" % (emulated.project, region))
-    return {(s.revision, s.percent) for s in service.traffic_statuses if s.percent}
+    return {(revision, percent) for _type, revision, percent, _tag in routed(service) if percent}
 
 
 def release(version, **more):

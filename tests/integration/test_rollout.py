@@ -11,6 +11,7 @@ import time
 import pytest
 import requests
 
+from conftest import routed
 from monitoring_lag import METRICS_DELAY
 from test_cloud_run_service import IMAGE, deploy
 
@@ -58,7 +59,7 @@ def judged(play):
 
 
 def serving(emulated, name):
-    return {(s.revision, s.percent) for s in emulated.service(name).traffic_statuses if s.percent}
+    return {(revision, percent) for _type, revision, percent, _tag in routed(emulated.service(name)) if percent}
 
 
 @pytest.fixture
