@@ -648,7 +648,7 @@ def _digest(image):
 
 def _log_uri(revision_name):
     """A Cloud Console logs link for the revision (Google's format is not documented; this is the emulator's)."""
-    _, project, _, location, _, service, _, revision = revision_name.split("/")
+    project, location, service, revision = revision_name.split("/")[1::2]
     return (f"https://console.cloud.google.com/logs/viewer?project={project}&resource=cloud_run_revision/"
             f"service_name/{service}/revision_name/{revision}&location={location}")
 
