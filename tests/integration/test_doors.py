@@ -20,7 +20,7 @@ VOLATILE = [
     (re.compile(r"(-\d{5})-[a-z0-9]{3}\b"), r"\1-xxx"),  # revision names: the suffix is random
     (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)"), "TIME"),
     (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), "UID"),
-    (re.compile(r"127\.0\.0\.1:\d+"), "127.0.0.1:PORT"),
+    (re.compile(r"(127\.0\.0\.1|localhost):\d+"), r"\1:PORT"),
 ]
 
 
