@@ -27,6 +27,7 @@ class Admin:
             ("POST", "failing-images"): self._add_failing_image,
             ("POST", "revision-behaviour"): self._add_revision_behaviour,
             ("POST", "failing-operations"): self._add_failing_operation,
+            ("GET", "config"): self._config,
             ("POST", "config"): self._configure,
             ("GET", "log"): self._log,
             ("GET", "calls"): self._calls,
@@ -116,6 +117,10 @@ class Admin:
         return self._append(
             "failing_operations", _rule(body, code=13, message="Operation failed (injected by the emulator).")
         )
+
+    def _config(self, _body):
+        with self._store.lock:
+            return dict(self._store.data["admin"]["config"])
 
     def _configure(self, body):
         with self._store.mutate() as data:

@@ -103,7 +103,7 @@ SERVICE_SPEC = dict(
         purge_labels=dict(type="bool", default=True),
         annotations=dict(type="dict"),
         purge_annotations=dict(type="bool", default=True),
-        traffic=dict(type="str", default="latest", choices=["latest", "none"]),
+        traffic=dict(type="str", default="latest", choices=["latest", "revision", "none"]),
         tag=dict(type="str"),
         revision_suffix=dict(type="str"),
     ),
@@ -465,19 +465,22 @@ def remember_stable(service, current, latest):
 
 
 def deploy_traffic(current, revision, mode, tag):
-    """Traffic for a new revision: all of it (LATEST at 100%) or none (LATEST pinned where it points
-    now, as ``gcloud run deploy --no-traffic`` does). Other tags stay where they are (at 0% when the
-    new revision takes all the traffic); ``tag`` moves to the new revision."""
+    """Traffic for a new revision: all of it, to LATEST at 100% (``latest``) or to the new revision by
+    name (``revision``), or none (LATEST pinned where it points now, as ``gcloud run deploy --no-traffic``
+    does). Other tags stay where they are (at 0% when the new revision takes all the traffic); ``tag``
+    moves to the new revision."""
     latest_ready = short_name(current.latest_ready_revision)
     kept = []
     for t in current.traffic:
         pinned = t.revision if t.type_.name == REVISION else latest_ready
         own_tag = "" if t.tag == tag else t.tag
-        if mode == "latest":
-            if own_tag:  # a tag on LATEST keeps following the latest revision
-                kept.append(target(t.revision if t.type_.name == REVISION else None, 0, own_tag))
-        elif t.percent or own_tag:
-            kept.append(target(pinned, t.percent, own_tag))
+        if mode == "none":
+            if t.percent or own_tag:
+                kept.append(target(pinned, t.percent, own_tag))
+        elif own_tag:  # a tag on LATEST keeps following the latest revision
+            kept.append(target(t.revision if t.type_.name == REVISION else None, 0, own_tag))
+    if mode == "revision":
+        return [target(revision, 100, tag or "")] + kept
     head = [target(None, 100)] if mode == "latest" else []
     return head + kept + ([target(revision, 0, tag)] if tag else [])
 

@@ -120,11 +120,14 @@ options:
     description:
       - Where the traffic goes when a new revision is created.
       - V(latest) sends all of it to the new revision (as soon as it is ready).
+      - V(revision) sends all of it to the new revision by name, with O(tag) on that same target: a later
+        revision gets none of it until the traffic is moved. This is where a canary rollout leaves the
+        traffic once it promoted, so a new service deployed this way is ready for the next rollout in one call.
       - V(none) keeps the current split and pins it to the revisions that serve now, as
         C(gcloud run deploy --no-traffic) does; use it with O(tag) to reach the new revision at its
         tag URL. A new service cannot be created with V(none).
     type: str
-    choices: [latest, none]
+    choices: [latest, revision, none]
     default: latest
   tag:
     description: Traffic tag for the new revision (a lowercase DNS label). Moves the tag if another revision holds it.

@@ -212,6 +212,7 @@ def test_the_lag_is_google_like_by_default_and_scaled_by_config(emulator):
         with pytest.raises(urllib.error.HTTPError, match="400"):
             emulator.admin("config", bad)
     assert emulator.admin("config", {})["monitoring_sample_seconds"] == 5
+    assert emulator.admin("config", method="GET") == emulator.admin("config", {})
 
 
 # -- aligners and reducers, in the words of the discovery document -----------------------------------

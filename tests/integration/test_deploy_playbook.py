@@ -39,7 +39,7 @@ def test_deploy_then_redeploy_changes_nothing(emulated):
     assert emulated.emulator.log() == []  # check mode: not one mutating call
 
     changed, out = ansible_playbook(emulated)
-    assert changed == 2, out  # the emulator already ran: the service created, then its revision tagged stable at 100%
+    assert changed == 1, out  # the emulator already ran: the service created with its revision tagged stable at 100%
     service = emulated.service("ai-orchestra")
     assert dict(service.labels) == {"app": "ai-orchestra", "env": "local"}
     assert service.template.scaling.max_instance_count == 2
@@ -54,7 +54,7 @@ def test_deploy_then_redeploy_changes_nothing(emulated):
 
 
 def test_rollback_playbook_returns_to_the_last_stable_revision_in_one_update(emulated):
-    assert ansible_playbook(emulated)[0] == 2
+    assert ansible_playbook(emulated)[0] == 1
     first = emulated.revision_names("ai-orchestra")[0]
     release = '{"orchestra_service": {"name": "ai-orchestra", "image": "us-docker.pkg.dev/orchestra-local/app/ai-orchestra:2.0.0"}}'
     changed, out = ansible_playbook(emulated, "-e", release)
@@ -68,6 +68,31 @@ def test_rollback_playbook_returns_to_the_last_stable_revision_in_one_update(emu
         (first, 100)]
     assert [c["method"] for c in emulated.emulator.log()[mutations:]] == ["PATCH"]
     assert ansible_playbook(emulated, playbook="playbooks/rollback.yml")[0] == 0
+
+
+def test_a_first_deploy_is_one_call_and_the_next_rollout_promotes_from_it(emulated):
+    changed, out = ansible_playbook(emulated)
+
+    assert changed == 1, out
+    (create,) = emulated.emulator.log()
+    assert (create["method"], create["path"]) == ("POST", "/v2/projects/%s/locations/us-central1/services" % emulated.project)
+    (first,) = emulated.revision_names("ai-orchestra")
+    assert routed(emulated.service("ai-orchestra")) == [("REVISION", first, 100, "stable")]
+    status = {"orchestra.gcp.cloud_run_rollout_status": dict(name="ai-orchestra", region="us-central1")}
+    play = emulated.run([dict(name="status", **status)])
+    assert play.rc == 0, play.stdout
+    now = play.task("status")
+    assert (now["phase"], now["problems"], now["stable"], now["canary"], now["serving"]) == ("idle", [], first, None, {first: 100})
+
+    changed, out = ansible_playbook(emulated, "-e", '{"orchestra_service": {"name": "ai-orchestra", '
+                                    '"image": "us-docker.pkg.dev/orchestra-local/app/ai-orchestra:2.0.0"}}')
+
+    assert changed == 3, out  # the canary, its step at 50%, its promotion
+    assert [c["method"] for c in emulated.emulator.log()[1:]] == ["PATCH"] * 3
+    first_again, second = emulated.revision_names("ai-orchestra")
+    service = emulated.service("ai-orchestra")
+    assert first_again == first and routed(service) == [("REVISION", second, 100, "stable")]
+    assert service.annotations["orchestra.gcp/stable-revision"] == first
 
 
 TWO_REGIONS = '{"orchestra_regions": ["us-central1", "europe-west1"]}'
@@ -85,7 +110,7 @@ def release(version, **more):
 
 
 def test_two_regions_one_failing_rolls_back_that_region_only(emulated):
-    assert ansible_playbook(emulated, "-e", TWO_REGIONS)[0] == 4
+    assert ansible_playbook(emulated, "-e", TWO_REGIONS)[0] == 2
     before = {region: serving_in(emulated, region) for region in ("us-central1", "europe-west1")}
     emulated.emulator.admin("revision-behaviour", {"image": "*:2.0.0", "revision": "projects/*/locations/europe-west1/*",
                                                    "error_ratio": 0.5})
@@ -100,7 +125,7 @@ def test_two_regions_one_failing_rolls_back_that_region_only(emulated):
 
 
 def test_two_regions_one_failing_rolls_back_every_region_under_the_policy_all(emulated):
-    assert ansible_playbook(emulated, "-e", TWO_REGIONS)[0] == 4
+    assert ansible_playbook(emulated, "-e", TWO_REGIONS)[0] == 2
     before = {region: serving_in(emulated, region) for region in ("us-central1", "europe-west1")}
     emulated.emulator.admin("revision-behaviour", {"image": "*:2.0.0", "revision": "projects/*/locations/europe-west1/*",
                                                    "error_ratio": 0.5})
@@ -114,7 +139,7 @@ def test_two_regions_one_failing_rolls_back_every_region_under_the_policy_all(em
 
 def test_a_region_failing_at_its_promotion_sends_promoted_regions_back_under_the_policy_all(emulated, tmp_path):
     """europe-west1's promotion is refused (400) while us-central1's goes through: us-central1 goes back too."""
-    assert ansible_playbook(emulated, "-e", TWO_REGIONS)[0] == 4
+    assert ansible_playbook(emulated, "-e", TWO_REGIONS)[0] == 2
     before = {region: serving_in(emulated, region) for region in ("us-central1", "europe-west1")}
     hook = tmp_path / "refuse_promotion.yml"
     hook.write_text("""
@@ -136,7 +161,7 @@ def test_a_region_failing_at_its_promotion_sends_promoted_regions_back_under_the
 
 
 def test_rollback_drill_proves_the_stable_revision_comes_back_and_times_it(emulated):
-    assert ansible_playbook(emulated)[0] == 2
+    assert ansible_playbook(emulated)[0] == 1
     (stable, _percent), = serving_in(emulated, "us-central1")
 
     _changed, out = ansible_playbook(emulated, playbook="playbooks/rollback_drill.yml")

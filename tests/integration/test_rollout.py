@@ -115,10 +115,14 @@ def test_no_traffic_pauses_by_the_no_data_policy(emulated):
 
 def test_first_deploy_gets_the_smoke_gate_only(emulated):
     name = emulated.name("first")
+    before = len(emulated.emulator.log())
     play = rollout(emulated, name, "1.0.0")
     assert play.rc == 0, play.stdout
     only = emulated.revision_names(name)
     assert len(only) == 1 and serving(emulated, name) == {(only[0], 100)}
+    assert {s.tag for s in emulated.service(name).traffic_statuses if s.tag} == {"stable"}
+    assert [c["method"] for c in emulated.emulator.log()[before:]] == ["POST"]  # created with its traffic and tag
+    assert play.task("Smoke-test the canary's tag URL before it gets traffic")["verdict"] == "pass"
     assert not judged(play)
 
 
@@ -127,7 +131,7 @@ def test_check_mode_shows_the_plan_and_changes_nothing(emulated, stable):
     before = len(emulated.emulator.log())
     play = rollout(emulated, name, "2.0.0", check=True)
     assert play.rc == 0, play.stdout
-    assert "steps 20%%, 50%% against %s" % v1 in play.task("Show the plan")["msg"]
+    assert "steps 20%%, 50%% against %s" % v1 in play.task("Show the plan, refusing a spec an earlier rollout rejected")["msg"]
     assert len(emulated.emulator.log()) == before
 
 
@@ -283,7 +287,7 @@ def test_a_rollout_killed_mid_step_resumes_where_its_traffic_stands(emulated, st
     canary = start_and_kill_at(emulated, name, 20)
     play = rollout(emulated, name, "2.0.0")
     assert play.rc == 0, play.stdout
-    assert "resume the rollout of %s from 20%%; steps 20%%, 50%%" % canary in play.task("Show the plan")["msg"]
+    assert "resume the rollout of %s from 20%%; steps 20%%, 50%%" % canary in play.task("Show the plan, refusing a spec an earlier rollout rejected")["msg"]
     assert "verdict" not in play.task("Smoke-test the canary's tag URL before it gets traffic")
     assert emulated.revision_names(name)[-1] == canary and serving(emulated, name) == {(canary, 100)}
 
@@ -295,7 +299,7 @@ def test_a_changed_spec_of_the_same_image_does_not_resume_but_starts_over(emulat
                                                                        "env": {"FIXED": "1"}})
     assert play.rc == 0, play.stdout
     fixed = emulated.revision_names(name)[-1]
-    assert fixed != interrupted and "deploy " in play.task("Show the plan")["msg"]
+    assert fixed != interrupted and "deploy " in play.task("Show the plan, refusing a spec an earlier rollout rejected")["msg"]
     assert play.task("Smoke-test the canary's tag URL before it gets traffic")["verdict"] == "pass"
     assert serving(emulated, name) == {(fixed, 100)}
 
@@ -322,7 +326,7 @@ def test_an_unchanged_spec_is_nothing_to_roll_out_and_a_rejected_one_is_refused(
     mutations = len(emulated.emulator.log())
     play = rollout(emulated, name, "1.0.0")
     assert play.rc == 0 and play.changed() == [], play.stdout
-    assert "nothing to roll out" in play.task("Show the plan")["msg"]
+    assert "nothing to roll out" in play.task("Show the plan, refusing a spec an earlier rollout rejected")["msg"]
     assert len(emulated.emulator.log()) == mutations
 
     emulated.emulator.admin("revision-behaviour", {"image": "*:2.0.0-bad", "error_ratio": 0.5})

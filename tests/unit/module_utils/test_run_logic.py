@@ -432,6 +432,18 @@ def test_deploy_latest_keeps_tags_of_serving_targets():
     assert sum(t.percent for t in result) == 100
 
 
+def test_deploy_revision_of_a_new_service_is_one_target_by_name_with_the_tag():
+    assert view(_run.deploy_traffic(run_v2.Service(), "svc-1", "revision", "stable")) == [row("svc-1", 100, "stable")]
+
+
+def test_deploy_revision_moves_the_tag_and_keeps_other_tags_at_zero():
+    current = service(traffic=[tgt("svc-1", 90, "stable"), tgt("svc-2", 10, "canary"), tgt(None, 0, "head")], latest_ready="svc-2")
+
+    result = _run.deploy_traffic(current, "svc-3", "revision", "stable")
+
+    assert view(result) == rows(row("svc-3", 100, "stable"), row("svc-2", 0, "canary"), row(None, 0, "head"))
+
+
 # ---------------------------------------------------------------- remember_stable
 
 def test_remember_stable_when_traffic_moves_away():
