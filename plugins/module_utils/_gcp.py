@@ -302,11 +302,12 @@ def _digest(path):
 class Session:
     """What a module's logic needs: parameters, check mode, project, clients, calls and waits."""
 
-    def __init__(self, params, check_mode=False, warn=None):
+    def __init__(self, params, check_mode=False, warn=None, secret=None):
         self.params = params
         self.check_mode = check_mode
         self.warnings = []
         self._warn = warn or self.warnings.append
+        self._secret = secret or (lambda value: None)  # told every token handed out: the module masks it (no_log)
         self._key = _auth_key(params)
         self.retry = retry_policy()
 
@@ -351,6 +352,7 @@ class Session:
             except google.auth.exceptions.GoogleAuthError as e:
                 raise GcpError("Failed to mint an ID token for %s: %s. Hint: the caller needs roles/iam.serviceAccountTokenCreator "
                                "on the impersonated service account, or a valid key." % (audience, e))
+        self._secret(creds.token)
         return {"Authorization": "Bearer %s" % creds.token}, None
 
     @property
@@ -466,7 +468,8 @@ class GcpModule:
                                   exception=GOOGLE_IMPORT_ERROR)
 
     def run(self, logic):
-        session = Session(self.module.params, check_mode=self.module.check_mode, warn=self.module.warn)
+        session = Session(self.module.params, check_mode=self.module.check_mode, warn=self.module.warn,
+                          secret=self.module.no_log_values.add)
         try:
             result = logic(session)
         except GcpError as e:
