@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from test_cloud_run_service import deploy
+from test_rollout import ANALYSIS, rollout_task, serving
 
 WARNING = "without an ID token"
 
@@ -98,6 +99,25 @@ def test_a_private_service_gets_the_id_token_of_a_key_and_the_token_shows_nowher
         assert result["token_sent"] is True and not result.get("warnings")
     text = run.stdout + json.dumps(run.results, default=str)
     assert "eyJ" not in text and "ya29." not in text and "Bearer" not in text and "Authorization" not in text
+
+
+def test_the_rollout_judges_a_quiet_private_service_by_the_load_it_sends_with_the_id_token(emulated, key_file):
+    auth = {"service_account_file": key_file}
+    name = emulated.name("privroll")
+    deployed(emulated, name, auth)
+    emulated.emulator.admin("private-services", {"service": "*/services/%s" % name})
+
+    run = play(emulated, [rollout_task(name, "2.0.0", cloud_run_rollout_steps=[{"percent": 20, "bake": 3}],
+                                       cloud_run_rollout_analysis=dict(ANALYSIS, no_data="pause", consecutive_successes=2),
+                                       cloud_run_rollout_load={"concurrency": 2})], auth)
+
+    assert run.rc == 0, run.stdout
+    assert serving(emulated, name) == {(emulated.revision_names(name)[-1], 100)}
+    step = run.task("Add what the load did to the step at 20%")["ansible_facts"]["cloud_run_rollout_timeline"][-1]
+    assert step["load"]["token_sent"] is True and step["load"]["requests"] >= 10
+    assert (step["load"]["failed"], step["load"]["non_2xx"]) == (0, 0) and step["canary"]["requests"] >= 10
+    text = run.stdout + json.dumps(run.results, default=str)
+    assert "eyJ" not in text and "Bearer" not in text
 
 
 def test_without_credentials_a_private_service_refuses_the_load_with_a_warning(emulated):
