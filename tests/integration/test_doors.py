@@ -12,6 +12,7 @@ import re
 
 import pytest
 
+from monitoring_lag import METRICS_DELAY
 from test_cloud_run_service import deploy
 from test_cloud_run_traffic import traffic
 
@@ -39,7 +40,7 @@ def scenario(name):
              **traffic(name, traffic=[{"tag": "canary", "percent": 10}, {"revision": "{{ v1 }}", "percent": 90}])),
         dict(name="split", **traffic(name, traffic=[{"tag": "canary", "percent": 10}, {"revision": "{{ v1 }}", "percent": 90}])),
         dict(name="canary analysis", **{"orchestra.gcp.cloud_run_canary_analysis": dict(
-            name=name, region="{{ region }}", canary="canary", window=60, min_requests=1000,
+            name=name, region="{{ region }}", canary="canary", window=60, min_requests=1000, metrics_delay=METRICS_DELAY,
             http_checks=[{"url": "/", "requests": 3}])}),  # on the canary's tag URL: no random split
         dict(name="canary analysis of an unknown revision", ignore_errors=True, **{"orchestra.gcp.cloud_run_canary_analysis": dict(
             name=name, region="{{ region }}", canary="nope", metrics=False, http_checks=[{"url": "{{ created.url }}"}])}),
