@@ -21,7 +21,7 @@ description:
     service refuses it; the refused requests are counted in RV(non_2xx).
   - The token is never returned nor logged, and C(ab)'s command line is not returned. C(ab) takes headers on its
     command line only, so while it runs other local users of the controller can read the token from the process list
-    (C(ps)), for at most the token's lifetime (one hour). Run where the process list is private - an AWX execution
+    (C(ps)) and use it until it expires (within the hour). Run where the process list is private - an AWX execution
     environment (a container per job), or a controller whose C(/proc) is mounted with C(hidepid=2) - when that matters.
   - Runs well as an C(async) task beside M(orchestra.gcp.cloud_run_canary_analysis), as the C(cloud_run_rollout) role does.
 author: AI Orchestra platform team (@ai-orchestra)
@@ -35,7 +35,7 @@ options:
     description:
       - The audience of the ID token, the service URL (C(https://SERVICE-HASH-REGION.a.run.app)), which Google documents as
         the audience Cloud Run accepts.
-      - Defaults to the scheme and host of O(url). Whether Google also accepts a tag URL as audience is not documented: pass
+      - Defaults to the scheme and host of O(url). Whether Google also accepts a tag URL as audience is not documented, so pass
         the service URL when O(url) is a tag URL.
     type: str
   duration:
