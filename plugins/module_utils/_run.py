@@ -181,20 +181,26 @@ def _problems_in_map(what, mapping, key_re, value_re):
     return problems
 
 
+# What Google fills in when a template leaves these out (tests/fixtures/google/run_v2_service_latest.json; cpu and
+# memory from k8s-config-connector's mockgcp; max instances from the run.v2 discovery document, "When unspecified,
+# the field is set to the server default value of 100"). The cross-field limits apply to them as to set values.
+GOOGLE_DEFAULTS = dict(cpu="1000m", memory="512Mi", concurrency=80, max_instances=100)
+
+
 def _problems_in_resources(spec):
-    """Cross-field limits: https://cloud.google.com/run/docs/configuring/services/cpu and .../memory-limits."""
+    """Cross-field limits (https://cloud.google.com/run/docs/configuring/services/cpu and .../memory-limits)
+    between the options ``spec`` holds; a rule whose options are not all known is not checked."""
     problems = []
-    cpu = cpu_millis(spec.get("cpu") or "1")
-    mem = memory_mib(spec.get("memory") or "512Mi")
-    if cpu is None or mem is None:
-        return problems
-    for limit_mib, min_cpu in ((24 * 1024, 8000), (16 * 1024, 6000), (8 * 1024, 4000), (4 * 1024, 2000),
-                               (1024, 1000), (512, 500)):
-        if mem > limit_mib and cpu < min_cpu:
-            problems.append("memory %s needs at least %g CPU, not %s" % (spec.get("memory"), min_cpu / 1000.0, spec.get("cpu") or "1"))
-            break
-    if cpu < 1000 and (spec.get("concurrency") or 80) != 1:
-        problems.append("cpu %s below 1 needs concurrency 1" % spec.get("cpu"))
+    cpu = cpu_millis(spec["cpu"]) if spec.get("cpu") else None
+    mem = memory_mib(spec["memory"]) if spec.get("memory") else None
+    if cpu is not None and mem is not None:
+        for limit_mib, min_cpu in ((24 * 1024, 8000), (16 * 1024, 6000), (8 * 1024, 4000), (4 * 1024, 2000),
+                                   (1024, 1000), (512, 500)):
+            if mem > limit_mib and cpu < min_cpu:
+                problems.append("memory %s needs at least %g CPU, not %s" % (spec["memory"], min_cpu / 1000.0, spec["cpu"]))
+                break
+    if cpu is not None and cpu < 1000 and spec.get("concurrency") not in (None, 1):
+        problems.append("cpu %s below 1 needs concurrency 1" % spec["cpu"])
     min_i, max_i = spec.get("min_instances"), spec.get("max_instances")
     if min_i and max_i and min_i > max_i:
         problems.append("min_instances %d is greater than max_instances %d" % (min_i, max_i))
@@ -320,9 +326,9 @@ def spec_of(service):
 
 def _same(key, want, have):
     if key == "cpu":
-        return cpu_millis(want) == cpu_millis(have or "1")
+        return cpu_millis(want) == cpu_millis(have or GOOGLE_DEFAULTS["cpu"])
     if key == "memory":
-        return memory_mib(want) == memory_mib(have or "512Mi")
+        return memory_mib(want) == memory_mib(have or GOOGLE_DEFAULTS["memory"])
     if key == "secret_env":
         return {k: dict(v, version=str(v["version"])) for k, v in want.items()} == have
     if key == "env":
@@ -564,7 +570,9 @@ def deploy_service(session):
     def build(current):
         have = spec_of(current) if current else {}
         want = desired_spec(p, have)
-        problems = _problems_in_resources(dict(have, **want))
+        # What the revision will have: the live values (Google's filled defaults included), the new ones, and
+        # for a new service Google's defaults.
+        problems = _problems_in_resources(dict(GOOGLE_DEFAULTS, **dict((k, v) for k, v in dict(have, **want).items() if v is not None)))
         if problems:
             raise GcpError("Invalid parameters for %s: %s. Nothing was changed." % (resource, "; ".join(problems)))
         keys = changed_keys(want, have)

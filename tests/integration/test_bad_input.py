@@ -36,6 +36,9 @@ def bad_cases(name, v1):
         ("memory above what the cpu allows", {run: dict(svc, memory="8Gi", cpu="1")}, "memory 8Gi needs at least 2 CPU"),
         ("memory above what the live cpu allows", {run: dict(name=name, region="{{ region }}", image=IMAGE % "1.0.0", memory="16Gi")},
          "needs at least 4 CPU"),
+        # Google fills concurrency 80 and max instances 100 in: the limits apply to those values.
+        ("half a cpu with the filled concurrency", {run: dict(svc, cpu="0.5")}, "cpu 0.5 below 1 needs concurrency 1"),
+        ("min above the filled max", {run: dict(svc, min_instances=150)}, "min_instances 150 is greater than max_instances 100"),
         ("concurrency zero", {run: dict(svc, concurrency=0)}, "concurrency 0 must be between 1 and 1000"),
         ("timeout too long", {run: dict(svc, timeout=7200)}, "timeout 7200 must be between 1 and 3600"),
         ("bad service name", {run: dict(svc, name="Bad_Name")}, "name 'Bad_Name' must start with a lowercase letter"),

@@ -124,10 +124,8 @@ BAD = [
     ("memory-64Gi", dict(memory="64Gi", cpu="8"), "memory '64Gi' must be between 128Mi and 32Gi"),
     ("memory-64Mi", dict(memory="64Mi"), "memory '64Mi' must be between 128Mi and 32Gi"),
     ("memory-8Gi-cpu-1", dict(memory="8Gi", cpu="1"), "memory 8Gi needs at least 2 CPU, not 1"),
-    ("memory-8Gi-default-cpu", dict(memory="8Gi"), "memory 8Gi needs at least 2 CPU, not 1"),
     ("memory-32Gi-cpu-4", dict(memory="32Gi", cpu="4"), "memory 32Gi needs at least 8 CPU, not 4"),
     ("cpu-half-concurrency-80", dict(cpu="0.5", concurrency=80), "cpu 0.5 below 1 needs concurrency 1"),
-    ("cpu-half-default-concurrency", dict(cpu="0.5"), "cpu 0.5 below 1 needs concurrency 1"),
     ("concurrency-0", dict(concurrency=0), "concurrency 0 must be between 1 and 1000"),
     ("concurrency-1001", dict(concurrency=1001), "concurrency 1001 must be between 1 and 1000"),
     ("timeout-3601", dict(timeout=3601), "timeout 3601 must be between 1 and 3600"),
@@ -223,6 +221,22 @@ def test_invalid_traffic(entries, expected):
 
 
 # ---------------------------------------------------------------- names
+
+@pytest.mark.parametrize("live,want,problem", [
+    ({}, dict(memory="8Gi"), "memory 8Gi needs at least 2 CPU, not 1000m"),  # a new service gets Google's cpu
+    ({}, dict(cpu="0.5"), "cpu 0.5 below 1 needs concurrency 1"),  # ... and its concurrency 80
+    ({}, dict(min_instances=150), "min_instances 150 is greater than max_instances 100"),  # ... and its 100 instances
+    (dict(cpu="2"), dict(memory="8Gi"), None),  # the live cpu counts, not the default
+    (dict(concurrency=1), dict(cpu="0.5"), None),
+    (dict(max_instances=200), dict(min_instances=150), None),
+], ids=["memory-default-cpu", "cpu-default-concurrency", "min-default-max", "memory-live-cpu", "cpu-live-concurrency",
+        "min-live-max"])
+def test_resource_limits_apply_to_live_values_and_google_defaults(live, want, problem):
+    """The limits that involve an option the user leaves out are checked against what the revision will have."""
+    merged = dict(_run.GOOGLE_DEFAULTS, **dict(live, **want))
+    assert _run._problems_in_resources(merged) == ([problem] if problem else [])
+    assert _run._problems_in_resources(want) == []  # alone, the option breaks no rule: the live service decides
+
 
 def test_new_revision_name_pattern():
     names = {_run.new_revision_name("svc", 7) for _unused in range(20)}
