@@ -50,15 +50,6 @@ try:
 except ImportError:
     GOOGLE_IMPORT_ERROR = traceback.format_exc()
 
-try:  # Google's REST client for APIs whose google-cloud-* library speaks gRPC only (Cloud Monitoring)
-    import google_auth_httplib2
-    import httplib2
-    from googleapiclient import discovery as gdiscovery
-    from googleapiclient import errors as gerrors
-    DISCOVERY_IMPORT_ERROR = None
-except ImportError:
-    DISCOVERY_IMPORT_ERROR = traceback.format_exc()
-
 USER_AGENT = "orchestra.gcp/0.1.0"
 # Where impersonation asks for tokens on an emulator (Google: iamcredentials.googleapis.com).
 EMULATOR_IAM_PATH = "/v1/projects/-/serviceAccounts/%s:generateAccessToken"
@@ -374,8 +365,13 @@ class Session:
         """A google-api-python-client service for ``api`` ``version``, from the discovery document it ships.
 
         For APIs whose google-cloud-* library has no REST transport: Cloud Monitoring's speaks gRPC
-        only (https://github.com/googleapis/google-cloud-python/issues/16852)."""
-        if DISCOVERY_IMPORT_ERROR:
+        only (https://github.com/googleapis/google-cloud-python/issues/16852). Imported here, on first
+        use: the modules that need no such API (all but the canary analysis) start without it."""
+        try:
+            import google_auth_httplib2
+            import httplib2
+            from googleapiclient import discovery as gdiscovery
+        except ImportError:
             raise GcpError(missing_required_lib("google-api-python-client"))
         endpoint = self.params.get("api_endpoint")
         return self._shared(("discovery", api, version), lambda: gdiscovery.build(
@@ -385,6 +381,8 @@ class Session:
 
     def execute(self, action, resource, request):
         """Run a google-api-python-client ``request`` with the retry policy; errors become a ``GcpError``."""
+        from googleapiclient import errors as gerrors  # imported by discovery(), which made the request
+
         def attempt():
             try:
                 return request.execute()

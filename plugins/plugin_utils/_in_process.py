@@ -22,6 +22,7 @@ Python cannot import Google's libraries (the module then reports what is missing
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 
@@ -45,6 +46,11 @@ _JSON = {direction: (get_module_encoder(PROFILE, direction), get_module_decoder(
          for direction in (Direction.CONTROLLER_TO_MODULE, Direction.MODULE_TO_CONTROLLER)}
 if not GOOGLE_IMPORT_ERROR:
     warm_up()  # here, in the controller before Ansible forks its workers: they all inherit it
+# Google's libraries are a large heap of objects that live as long as the process (modules, protobuf
+# descriptors). Frozen, they are left out of every later garbage collection: the controller's full
+# collections no longer walk them, and the workers' collections no longer touch (and so copy) the
+# pages they inherited (https://docs.python.org/3/library/gc.html#gc.freeze).
+gc.freeze()
 start_run()  # the run's token directory, named in the environment its workers and modules inherit
 
 
