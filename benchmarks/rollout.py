@@ -6,7 +6,8 @@ All runs are ``deploy.yml`` or ``playbooks/rollback_drill.yml`` on ``inventories
 the canary during each step) against a fresh local emulator, each on a service of its own.
 
 1. Mutating API calls per rollout of k steps, from the emulator's log, against the minimum:
-   1 (the new revision) + k (traffic steps) + 1 (the promotion, which moves the stable tag).
+   1 (the new revision) + k (traffic steps) + 1 (the promotion, which moves the stable tag); and of a
+   first deploy, against 1 (the service created with its traffic and the stable tag).
 2. The time from the failed verdict to the confirmed restore (the rollback drill's own report), and
    its share spent outside the API calls (the emulator's time answering the calls in that interval).
 3. Multi-region fan-out: the wall time of a one-step rollout to 1, 3 and 6 regions at once; the goal
@@ -47,13 +48,17 @@ class Deploys:
 
 
 def bench_mutations(deploys, steps):
+    """(what, calls, minimum) rows: the first deploy of the first service, then each rollout of k steps."""
     rows = []
     for k in steps:
         name = "steps-%d" % k
+        before = deploys.mutations()
         deploys.run(name, "1.0.0", REGIONS[:1])
+        if not rows:
+            rows.append(("first deploy (nothing serves yet)", deploys.mutations() - before, 1))
         before = deploys.mutations()
         deploys.run(name, "2.0.0", REGIONS[:1], orchestra_rollout_steps=[{"percent": p, "bake": 5} for p in PERCENTS[:k]])
-        rows.append((k, deploys.mutations() - before, 1 + k + 1))
+        rows.append(("rollout of %d step%s" % (k, "s" if k > 1 else ""), deploys.mutations() - before, 1 + k + 1))
     return rows
 
 
@@ -103,10 +108,10 @@ def report(args, mutations, restore, fanout):
         % (" ".join(map(str, args.steps)), " ".join(map(str, args.regions)), args.repeat), "",
         "Every run is `deploy.yml` or `playbooks/rollback_drill.yml` on `inventories/local` (one step of "
         "5 s bake at 50%, ab driving the canary) against the local emulator.", "",
-        "## Mutating API calls per rollout of k steps, from the emulator's log", "",
-        "| steps (k) | calls | minimum 1 + k + 1 | ratio |", "|---|---|---|---|",
+        "## Mutating API calls per first deploy and per rollout of k steps, from the emulator's log", "",
+        "| run | calls | minimum (1, or 1 + k + 1) | ratio |", "|---|---|---|---|",
     ]
-    lines += ["| %d | %d | %d | %.2f |" % (k, calls, minimum, calls / minimum) for k, calls, minimum in mutations]
+    lines += ["| %s | %d | %d | %.2f |" % (what, calls, minimum, calls / minimum) for what, calls, minimum in mutations]
     lines += [
         "", "## From the failed verdict to the confirmed restore (rollback drill)", "",
         "| | seconds | share |", "|---|---|---|",
