@@ -69,6 +69,22 @@ def test_create_update_and_delete(backend):
     assert backend.service(name) is None
 
 
+def test_traffic_revision_gives_the_new_revision_all_the_traffic_by_name_under_the_tag(backend):
+    name = backend.name()
+    play = backend.run(four_times(deploy(name, "1.0.0", traffic="revision", tag="stable")))
+    assert_changed_changed_unchanged_unchanged(play)
+    first = play.task("apply 1")["revision"]
+    assert routed(backend.service(name)) == [("REVISION", first, 100, "stable")]
+    assert play.task("apply 1")["tag_url"] == backend.service(name).traffic_statuses[0].uri
+
+    play = backend.run([dict(name="v2", **deploy(name, "2.0.0", traffic="revision", tag="stable"))])
+    assert play.rc == 0, play.stdout
+    second = play.task("v2")["revision"]
+    service = backend.service(name)
+    assert second != first and routed(service) == [("REVISION", second, 100, "stable")]
+    assert service.annotations["orchestra.gcp/stable-revision"] == first
+
+
 def test_canary_without_traffic_and_info(backend):
     name = backend.name()
     assert backend.run([dict(name="v1", **deploy(name, "1.0.0"))]).rc == 0
