@@ -29,6 +29,10 @@ def test_calls_per_task(emulated):
     third = emulated.revision_names(name)[2]
     assert calls_of(emulated, traffic(name, traffic=[{"revision": third, "percent": 100}])) == [
         ("GET", name), ("GET", "revisions"), ("PATCH", name)]
+    # Rolling back to a revision no traffic target references any more reads it first: Google would accept
+    # traffic to a deleted revision and fail the rollout afterwards.
+    fourth = emulated.revision_names(name)[3]
+    assert calls_of(emulated, traffic(name, rollback=True)) == [("GET", name), ("GET", fourth), ("PATCH", name)]
 
 
 def test_rollout_status_lists_revisions_only_for_a_canary(emulated):
