@@ -120,7 +120,7 @@ options:
     description:
       - Where the traffic goes when a new revision is created.
       - V(latest) sends all of it to the new revision (as soon as it is ready).
-      - V(revision) sends all of it to the new revision by name, with O(tag) on that same target: a later
+      - V(revision) sends all of it to the new revision by name, with O(tag) on that same target; a later
         revision gets none of it until the traffic is moved. This is where a canary rollout leaves the
         traffic once it promoted, so a new service deployed this way is ready for the next rollout in one call.
       - V(none) keeps the current split and pins it to the revisions that serve now, as
@@ -215,7 +215,7 @@ tag_url:
 reconciling:
   description:
     - Whether Cloud Run is still rolling the change out (with O(wait=false), or while another change reconciles).
-      Until it is done, Google reports transient values in RV(service.latest_ready_revision), the traffic statuses and
+      Until it is done, Google reports transient values in the latest ready revision, the traffic statuses and
       RV(url), and the service's etag changes once more when the rollout settles.
   returned: when O(state=present)
   type: bool

@@ -8,7 +8,6 @@ import urllib.request
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from google.api_core import exceptions
 from google.auth import credentials as gcreds
 from google.auth import identity_pool, impersonated_credentials, jwt
 from google.auth.transport.requests import AuthorizedSession, Request

@@ -59,8 +59,10 @@ def two_revisions(services, emulator):
     return first, second, answers
 
 
-def arrive(config=MONITORING_CONFIG):
-    """Sleep until the sample holding what was sent so far is visible: once it closed and the lag passed."""
+def arrive(config=None):
+    """Sleep until the sample holding what was sent so far is visible: once it closed and the lag passed
+    (under the tests' config unless another is given)."""
+    config = config or MONITORING_CONFIG
     length = config["monitoring_sample_seconds"]
     now = time.time()
     time.sleep((math.floor(now / length) + 1) * length + config["monitoring_lag_seconds"] - now + 0.05)

@@ -100,8 +100,8 @@ def test_external_account_exchanges_once_at_sts(checked, tmp_path):
 
 
 def test_a_refused_token_is_fetched_again_once(checked, key_file):
-    expire = dict(name="expire", **{"ansible.builtin.uri": {"url": checked.endpoint + "/_emulator/auth/expire", "method": "POST",
-                                                             "body_format": "json", "body": {}}})
+    expire = dict(name="expire", **{"ansible.builtin.uri": {
+        "url": checked.endpoint + "/_emulator/auth/expire", "method": "POST", "body_format": "json", "body": {}}})
     run = play(checked, reads(2) + [expire] + reads(3), {"service_account_file": key_file()})
 
     assert run.rc == 0, run.stdout
