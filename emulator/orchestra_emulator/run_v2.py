@@ -8,8 +8,8 @@ A change reconciles as on Google (run.v2 discovery document, Service.reconciling
 `observedGeneration`, `latestReadyRevision`, `trafficStatuses`, `uri` and the conditions keep their
 transient values until the operation is done. A Rollout holds what the service and its revisions
 show then, and when; it is applied by `_settle` before anything reads the state. Settling bumps the
-service's etag by itself, so a write with an etag read during the reconcile is 409 ABORTED (a deploy
-workflow quoted in shared research: "Cloud Run's own reconciliation bumps the version as the previous
+service's etag by itself, so a write with an etag read during the reconcile is 409 ABORTED (a public deploy
+workflow's comment: "Cloud Run's own reconciliation bumps the version as the previous
 revision finishes rolling out and traffic migrates, which can land after the previous deploy command
 has already returned").
 """
@@ -723,7 +723,7 @@ def _short(name):
 
 
 def _revision_id(service_id, generation):
-    # Real suffixes hold digits too: `ci-static-ct-00001-6hx`, `trusted-router-01199-649` (shared research E8).
+    # Real suffixes hold digits too: `ci-static-ct-00001-6hx`, `trusted-router-01199-649` (real names quoted in public issues).
     suffix = "".join(random.choices(string.ascii_lowercase + string.digits, k=3))
     return f"{service_id}-{int(generation):05d}-{suffix}"
 
