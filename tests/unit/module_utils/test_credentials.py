@@ -349,3 +349,22 @@ def test_contents_of_unknown_type(auth_params, sa_info):
     info = dict(sa_info(), type="not_a_credential_type")
     with pytest.raises(GcpError, match="'not_a_credential_type' credential, not a service account key"):
         resolve_credentials(auth_params(service_account_contents=info), environ={})
+
+
+def test_id_tokens_come_from_the_key_or_through_impersonation(sa_info, wif_file):
+    """Which credentials can mint an ID token for a Cloud Run URL, and how (no call is made here)."""
+    key = service_account.Credentials.from_service_account_info(sa_info())
+    minter, why = _gcp.id_token_credentials(key, "https://app-abc-uc.a.run.app")
+    assert isinstance(minter, service_account.IDTokenCredentials) and why is None
+    assert minter._target_audience == "https://app-abc-uc.a.run.app"
+
+    target = impersonated_credentials.Credentials(source_credentials=key, target_principal="deployer@p.iam.gserviceaccount.com",
+                                                  target_scopes=[_gcp.CLOUD_PLATFORM_SCOPE])
+    minter, why = _gcp.id_token_credentials(target, "https://app-abc-uc.a.run.app")
+    assert isinstance(minter, impersonated_credentials.IDTokenCredentials) and why is None
+    assert minter._target_credentials is target and minter._include_email
+
+    assert _gcp.id_token_credentials(gcreds.AnonymousCredentials(), "https://x")[0] is None
+    external = identity_pool.Credentials.from_file(wif_file)
+    minter, why = _gcp.id_token_credentials(external, "https://x")
+    assert minter is None and "impersonate_service_account" in why
