@@ -56,25 +56,11 @@ options:
     default: 30
 extends_documentation_fragment:
   - orchestra.gcp.gcp
-attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-    details: Sends no request; says what it would send and whether an ID token would go with it.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: N/A
-    details: This action does not modify state.
-  idempotent:
-    description: When run twice in a row with the same arguments, the second run reports no change.
-    support: full
-  action_group:
-    description: Use C(group/orchestra.gcp.gcp) in C(module_defaults) to set its options once.
-    support: full
-    membership: [orchestra.gcp.gcp]
+  - orchestra.gcp.gcp.info_module
 requirements:
   - ApacheBench (C(ab)) on the PATH of the host the module runs on (Debian's C(apache2-utils), RHEL's C(httpd-tools)).
 notes:
+  - In check mode it sends no request; it says what it would send and whether an ID token would go with it.
   - C(ab) speaks HTTP/1.0 without keep-alive, so every request opens a connection (and a TLS handshake on https).
   - C(ab) accepts varying response lengths here (C(-l)), so RV(failed_requests) counts connection, receive and
     exception failures only; answers other than 2xx are RV(non_2xx).
