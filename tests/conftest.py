@@ -97,6 +97,14 @@ def stop_emulator(process):
         process.wait()
 
 
+@pytest.fixture(autouse=True)
+def _outside_any_run(monkeypatch):
+    """Each test starts outside a run of the token cache: importing the action plugins (an earlier test of
+    this process may have) starts one and names it in ORCHESTRA_GCP_TOKEN_RUN, which a playbook the test
+    starts would otherwise join instead of starting its own."""
+    monkeypatch.delenv("ORCHESTRA_GCP_TOKEN_RUN", raising=False)
+
+
 def _skip_when_live():
     if os.environ.get(LIVE_PROJECT_VARIABLE):
         pytest.skip(f"{LIVE_PROJECT_VARIABLE} is set: live runs use Google, not the emulator")

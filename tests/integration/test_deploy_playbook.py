@@ -8,6 +8,7 @@ import sys
 from urllib.parse import urlparse
 
 import requests
+import yaml
 
 from conftest import REPO, routed
 
@@ -18,8 +19,14 @@ def recap(stdout):
             for host, counts in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", stdout.split("PLAY RECAP")[-1], re.M)}
 
 
+LOCAL_EMULATOR_CONFIG = yaml.safe_load((REPO / "inventories" / "local" / "group_vars" / "gcp.yml").read_text())[
+    "local_emulator_config"]
+
+
 def ansible_playbook(emulated, *args, playbook="deploy.yml", succeed=True):
-    """Run ``playbook`` on inventories/local against the test's emulator; returns (changes on all hosts, stdout)."""
+    """Run ``playbook`` on inventories/local against the test's emulator, configured as the inventory configures
+    its own (so the local_emulator role finds nothing to change); returns (changes on all hosts, stdout)."""
+    emulated.emulator.admin("config", LOCAL_EMULATOR_CONFIG)
     port = urlparse(emulated.endpoint).port
     env = dict(os.environ, NO_GCE_CHECK="true", ANSIBLE_NOCOLOR="1")
     env.pop("ORCHESTRA_GCP_ENDPOINT", None)

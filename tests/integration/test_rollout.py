@@ -270,6 +270,11 @@ def start_and_kill_at(emulated, name, percent):
     while {p for _r, p in serving(emulated, name)} != {percent, 100 - percent}:
         assert process.poll() is None and time.monotonic() < deadline, "the rollout never reached %d%%" % percent
         time.sleep(0.2)
+    # Kill mid-step: once the step's analysis reads its first metrics, a worker is running it.
+    seen = len(emulated.emulator.calls())
+    while not [c for c in emulated.emulator.calls()[seen:] if c["path"].endswith("/timeSeries")]:
+        assert process.poll() is None and time.monotonic() < deadline, "the step's analysis never started"
+        time.sleep(0.1)
     killed = kill_tree(process.pid)
     process.wait()
     assert len(killed) >= 2  # ansible-playbook and the worker running the analysis
