@@ -18,8 +18,8 @@ from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.urls import open_url
 
 from ._gcp import GcpError
-from ._run import (LOCATION_ARGSPEC, STABLE_ANNOTATION, _read, check_region, routed_revision, run_v2, service_path, short_name,
-                   tagged_revisions)
+from ._run import (LOCATION_ARGSPEC, RUN_LIBRARIES, STABLE_ANNOTATION, _read, check_region, routed_revision, run_v2,
+                   service_path, short_name, tagged_revisions)
 
 REQUEST_COUNT = "run.googleapis.com/request_count"
 REQUEST_LATENCIES = "run.googleapis.com/request_latencies"
@@ -60,7 +60,7 @@ ANALYSIS_SPEC = dict(argument_spec=dict(
     min_latency_increase_ms=dict(type="float", default=10.0),
     metrics=dict(type="bool", default=True),
     http_checks=dict(type="list", elements="dict", default=[], options=HTTP_CHECK_SPEC),
-))
+), libraries=RUN_LIBRARIES + (("google-api-python-client", "googleapiclient"),))  # Cloud Monitoring over REST
 
 
 def analyse(session):

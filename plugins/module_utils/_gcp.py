@@ -50,6 +50,10 @@ try:
 except ImportError:
     GOOGLE_IMPORT_ERROR = traceback.format_exc()
 
+# What every module imports, as (PyPI package, Python module) pairs; a module's spec adds those of its
+# family as ``libraries`` (e.g. google-cloud-run), and both doors check them before anything runs.
+BASE_LIBRARIES = (("google-auth", "google.auth"), ("google-api-core", "google.api_core"))
+
 USER_AGENT = "orchestra.gcp/0.1.0"
 # Where impersonation asks for tokens on an emulator (Google: iamcredentials.googleapis.com).
 EMULATOR_IAM_PATH = "/v1/projects/-/serviceAccounts/%s:generateAccessToken"
@@ -367,12 +371,9 @@ class Session:
         For APIs whose google-cloud-* library has no REST transport: Cloud Monitoring's speaks gRPC
         only (https://github.com/googleapis/google-cloud-python/issues/16852). Imported here, on first
         use: the modules that need no such API (all but the canary analysis) start without it."""
-        try:
-            import google_auth_httplib2
-            import httplib2
-            from googleapiclient import discovery as gdiscovery
-        except ImportError:
-            raise GcpError(missing_required_lib("google-api-python-client"))
+        import google_auth_httplib2
+        import httplib2
+        from googleapiclient import discovery as gdiscovery
         endpoint = self.params.get("api_endpoint")
         return self._shared(("discovery", api, version), lambda: gdiscovery.build(
             api, version, static_discovery=True, cache_discovery=False,
@@ -435,6 +436,18 @@ class Session:
         return operation.result()
 
 
+def missing_libraries(libraries=()):
+    """The PyPI packages of ``BASE_LIBRARIES`` and ``libraries`` whose Python module cannot be imported here.
+    Each is imported to tell (the module that declares it imports it anyway; an import is done once a process)."""
+    missing = []
+    for package, module in BASE_LIBRARIES + tuple(libraries):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(package)
+    return missing
+
+
 def warm_up():
     """Do now what Google's libraries otherwise do lazily on the first call of every process: import
     netrc (requests) and compile the patterns of timestamps and JSON numbers (protobuf). The
@@ -452,7 +465,7 @@ class GcpModule:
     its parameters from the task and hands the result back in-process.
     """
 
-    def __init__(self, argument_spec, mutually_exclusive=(), module_class=AnsibleModule, **constraints):
+    def __init__(self, argument_spec, mutually_exclusive=(), module_class=AnsibleModule, libraries=(), **constraints):
         self.module = module_class(
             argument_spec=dict(AUTH_ARGSPEC, **argument_spec), supports_check_mode=True,
             mutually_exclusive=AUTH_MUTUALLY_EXCLUSIVE + list(mutually_exclusive), **constraints)
@@ -461,8 +474,9 @@ class GcpModule:
             # A mapping given for this jsonarg option becomes a JSON string whose escaping differs from
             # the values Ansible masked: mask the string itself too.
             self.module.no_log_values.add(contents)
-        if GOOGLE_IMPORT_ERROR:
-            self.module.fail_json(msg=missing_required_lib("google-auth, google-api-core and google-cloud-run"),
+        missing = missing_libraries(libraries)
+        if missing or GOOGLE_IMPORT_ERROR:
+            self.module.fail_json(msg=missing_required_lib(", ".join(missing or [name for name, _unused in BASE_LIBRARIES])),
                                   exception=GOOGLE_IMPORT_ERROR)
 
     def run(self, logic):

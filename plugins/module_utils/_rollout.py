@@ -14,8 +14,8 @@ is the stable-revision annotation.
 
 from __future__ import annotations
 
-from ._run import (LOCATION_ARGSPEC, STABLE_ANNOTATION, _read, check_region, rejected_revisions, routed_revision, run_v2,
-                   service_path, short_name, tagged_revisions)
+from ._run import (LOCATION_ARGSPEC, RUN_LIBRARIES, STABLE_ANNOTATION, _read, check_region, rejected_revisions,
+                   routed_revision, run_v2, service_path, short_name, tagged_revisions)
 
 STATUS_SPEC = dict(argument_spec=dict(
     LOCATION_ARGSPEC,
@@ -23,7 +23,7 @@ STATUS_SPEC = dict(argument_spec=dict(
     canary_tag=dict(type="str", default="canary"),
     stable_tag=dict(type="str", default="stable"),
     allowed_tags=dict(type="list", elements="str", default=[]),
-))
+), libraries=RUN_LIBRARIES)
 
 
 def rollout_status(session):

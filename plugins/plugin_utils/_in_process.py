@@ -34,7 +34,7 @@ from ansible.plugins.action.normal import ActionModule as NormalAction
 from ansible.utils.display import Display
 from ansible.vars.clean import remove_internal_keys
 
-from ansible_collections.orchestra.gcp.plugins.module_utils._gcp import GOOGLE_IMPORT_ERROR, GcpModule, warm_up
+from ansible_collections.orchestra.gcp.plugins.module_utils._gcp import GOOGLE_IMPORT_ERROR, GcpModule, missing_libraries, warm_up
 from ansible_collections.orchestra.gcp.plugins.module_utils._tokens import start_run
 
 # The serialization profile of a module without metadata, as every module of this collection is.
@@ -93,6 +93,9 @@ class GcpAction(NormalAction):
             return "the task is async"
         if GOOGLE_IMPORT_ERROR:
             return "the controller's Python cannot import Google's client libraries"
+        missing = missing_libraries(self.spec.get("libraries", ()))
+        if missing:
+            return "the controller's Python cannot import %s" % ", ".join(missing)
         return None
 
 

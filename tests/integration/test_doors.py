@@ -125,20 +125,25 @@ def test_both_doors_return_the_same_results(emulated):
         assert SECRET not in play.stdout
 
 
-@pytest.mark.parametrize("in_process", [True, False])
-def test_missing_libraries_are_reported_by_either_door(emulated, tmp_path, in_process):
-    """A Python without Google's libraries: the controller door hands over to the module, which names them."""
-    shadow = tmp_path / "shadow" / "google"
+@pytest.mark.parametrize("hidden, in_process, missing, reason", [
+    ("google", True, "google-auth, google-api-core, google-cloud-run", "Google's client libraries"),
+    ("google", False, "google-auth, google-api-core, google-cloud-run", None),
+    ("google/cloud/run_v2", True, "google-cloud-run", "google-cloud-run"),
+], ids=["all-controller", "all-module", "run-controller"])
+def test_missing_libraries_are_reported_by_either_door(emulated, tmp_path, hidden, in_process, missing, reason):
+    """A Python without Google's libraries, or without the Cloud Run one: the controller door hands over to the
+    module, which names the packages it lacks."""
+    shadow = tmp_path / "shadow" / hidden
     shadow.mkdir(parents=True)
-    (shadow / "__init__.py").write_text("raise ImportError('Google libraries hidden for this test')\n")
-    emulated.extra_env = {"PYTHONPATH": str(shadow.parent)}
+    (shadow / "__init__.py").write_text("raise ImportError('hidden for this test')\n")
+    emulated.extra_env = {"PYTHONPATH": str(tmp_path / "shadow")}
     play = emulated.run([dict(name="info", ignore_errors=True, **{"orchestra.gcp.cloud_run_service_info": dict(
         name="anything", region="{{ region }}")})], extravars={"orchestra_gcp_in_process": in_process, "secret": SECRET}, verbosity=3)
     result = play.task("info")
     assert result["_failed"]
-    assert "Failed to import the required Python library (google-auth, google-api-core and google-cloud-run)" in result["msg"]
-    if in_process:
-        assert "runs as a module: the controller's Python cannot import Google's client libraries" in play.stdout
+    assert "Failed to import the required Python library (%s)" % missing in result["msg"]
+    if reason:
+        assert "runs as a module: the controller's Python cannot import %s" % reason in play.stdout
     assert emulated.emulator.log() == []
 
 

@@ -46,9 +46,20 @@ def test_missing_google_libraries(monkeypatch, capsys):
 
     assert code == 1
     assert result["failed"] is True
-    assert "Failed to import the required Python library (google-auth, google-api-core and google-cloud-run)" in result["msg"]
+    assert "Failed to import the required Python library (google-auth, google-api-core)" in result["msg"]
     # ansible-core 2.19 returns the traceback only when tracebacks are enabled; when it does, it is ours
     assert "ImportError: No module named 'google'" in result.get("exception", "ImportError: No module named 'google'")
+
+
+def test_a_library_the_module_declares_is_named_when_missing(capsys):
+    with patch_module_args({"name": "svc"}):
+        with pytest.raises(SystemExit) as exit_info:
+            GcpModule(dict(name=dict(type="str")), libraries=(("google-cloud-run", "google.cloud.run_v2"),
+                                                              ("google-cloud-imaginary", "google.cloud.imaginary_v9"))).run(never_called)
+    result = json.loads(capsys.readouterr().out)
+
+    assert exit_info.value.code == 1
+    assert "Failed to import the required Python library (google-cloud-imaginary)" in result["msg"]
 
 
 def test_libraries_present_runs_logic(capsys):

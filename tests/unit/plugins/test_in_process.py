@@ -24,6 +24,7 @@ def action(transport="local", become=False, async_val=0):
     plugin._play_context = SimpleNamespace(become=become)
     plugin._task = SimpleNamespace(async_val=async_val)
     plugin._templar = SimpleNamespace(template=lambda value: value)
+    plugin.spec = dict(argument_spec={})
     return plugin
 
 
@@ -42,6 +43,12 @@ def test_where_a_task_runs(plugin, task_vars, reason):
 def test_a_controller_without_google_libraries_runs_the_module(monkeypatch):
     monkeypatch.setattr(_in_process, "GOOGLE_IMPORT_ERROR", "ImportError: No module named 'google'")
     assert action()._module_door_reason({}) == "the controller's Python cannot import Google's client libraries"
+
+
+def test_a_controller_without_a_library_the_module_declares_runs_the_module():
+    plugin = action()
+    plugin.spec = dict(plugin.spec, libraries=(("google-cloud-imaginary", "google.cloud.imaginary_v9"),))
+    assert plugin._module_door_reason({}) == "the controller's Python cannot import google-cloud-imaginary"
 
 
 def test_the_task_environment_is_applied_and_taken_back(monkeypatch):
