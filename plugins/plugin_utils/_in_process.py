@@ -15,8 +15,9 @@ The controller process also starts the run's token cache when it loads the plugi
 that every task of the run, in either door, reuses one token per credential.
 
 Anywhere else the action runs the module as usual: on another host, with become (another user's
-credentials), with async, when ``orchestra_gcp_in_process`` is false, or when the controller's
-Python cannot import Google's libraries (the module then reports what is missing on its side).
+credentials), with async, when ``orchestra_gcp_in_process`` is false, on an ansible-core older than
+2.19 (it lacks the module JSON profiles the door passes values through), or when the controller's
+Python cannot import the libraries the module declares (the module then reports what is missing).
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ import gc
 import json
 import os
 
+from ansible.module_utils.ansible_release import __version__ as ansible_version
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.json import Direction, get_module_decoder, get_module_encoder
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.plugins.action.normal import ActionModule as NormalAction
@@ -37,13 +38,19 @@ from ansible.vars.clean import remove_internal_keys
 from ansible_collections.orchestra.gcp.plugins.module_utils._gcp import GOOGLE_IMPORT_ERROR, GcpModule, missing_libraries, warm_up
 from ansible_collections.orchestra.gcp.plugins.module_utils._tokens import start_run
 
+try:  # ansible-core 2.19's module JSON profiles, through which the controller door passes arguments and results
+    from ansible.module_utils.common.json import Direction, get_module_decoder, get_module_encoder
+    CORE_LACKS = None
+except ImportError:
+    CORE_LACKS = "ansible-core %s lacks the module JSON profiles the controller door needs (2.19 or later)" % ansible_version
+
 # The serialization profile of a module without metadata, as every module of this collection is.
 PROFILE = "legacy"
 
 display = Display()
 # The JSON encoder and decoder of each direction between controller and module, built once.
-_JSON = {direction: (get_module_encoder(PROFILE, direction), get_module_decoder(PROFILE, direction))
-         for direction in (Direction.CONTROLLER_TO_MODULE, Direction.MODULE_TO_CONTROLLER)}
+_JSON = {} if CORE_LACKS else {direction: (get_module_encoder(PROFILE, direction), get_module_decoder(PROFILE, direction))
+                               for direction in (Direction.CONTROLLER_TO_MODULE, Direction.MODULE_TO_CONTROLLER)}
 if not GOOGLE_IMPORT_ERROR:
     warm_up()  # here, in the controller before Ansible forks its workers: they all inherit it
 # Google's libraries are a large heap of objects that live as long as the process (modules, protobuf
@@ -83,6 +90,8 @@ class GcpAction(NormalAction):
 
     def _module_door_reason(self, task_vars):
         """Why this task must run as a module, or None when it can run in the controller process."""
+        if CORE_LACKS:
+            return CORE_LACKS
         if not boolean(self._templar.template(task_vars.get("orchestra_gcp_in_process", True)), strict=False):
             return "orchestra_gcp_in_process is false"
         if self._connection.transport != "local":

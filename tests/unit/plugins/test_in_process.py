@@ -51,6 +51,11 @@ def test_a_controller_without_a_library_the_module_declares_runs_the_module():
     assert plugin._module_door_reason({}) == "the controller's Python cannot import google-cloud-imaginary"
 
 
+def test_an_older_ansible_core_runs_the_module(monkeypatch):
+    monkeypatch.setattr(_in_process, "CORE_LACKS", "ansible-core 2.17.14 lacks the module JSON profiles")
+    assert action()._module_door_reason({}) == "ansible-core 2.17.14 lacks the module JSON profiles"
+
+
 def test_the_task_environment_is_applied_and_taken_back(monkeypatch):
     monkeypatch.setenv("KEPT", "before")
     monkeypatch.delenv("ADDED", raising=False)
