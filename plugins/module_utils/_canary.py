@@ -18,8 +18,8 @@ from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.urls import open_url
 
 from ._gcp import GcpError
-from ._run import (LOCATION_ARGSPEC, RUN_LIBRARIES, STABLE_ANNOTATION, _read, check_region, routed_revision, run_v2,
-                   service_path, short_name, tagged_revisions)
+from ._run import (LOCATION_ARGSPEC, RUN_LIBRARIES, STABLE_ANNOTATION, check_region, read_service, routed_revision,
+                   run_v2, service_path, short_name, tagged_revisions)
 
 REQUEST_COUNT = "run.googleapis.com/request_count"
 REQUEST_LATENCIES = "run.googleapis.com/request_latencies"
@@ -70,8 +70,8 @@ def analyse(session):
     p = session.params
     resource = "Cloud Run service %s in %s" % (p["name"], p["region"])
     _validate(p, resource)
-    service = _read(session, session.client(run_v2.ServicesClient), service_path(session.project, p["region"], p["name"]),
-                    resource)
+    service = read_service(session, session.client(run_v2.ServicesClient),
+                           service_path(session.project, p["region"], p["name"]), resource)
     if service is None:
         raise GcpError("Cannot analyse %s: the service does not exist. Hint: check the name, project and region." % resource)
     canary = _revision(service, p["canary"], resource, "canary")

@@ -75,15 +75,18 @@ AUTH_MUTUALLY_EXCLUSIVE = [["service_account_file", "service_account_contents"]]
 TRANSIENT_HTTP_CODES = (429, 500, 502, 503, 504)
 RETRY_INITIAL, RETRY_MAXIMUM, RETRY_MULTIPLIER, RETRY_DEADLINE = 0.25, 8.0, 2.0, 60.0
 
+# What to do, by the status Google names (one HTTP code carries several: 409 is ALREADY_EXISTS or ABORTED,
+# 400 is INVALID_ARGUMENT or FAILED_PRECONDITION, which is also how Secret Manager reports a stale etag).
 HINTS = {
-    400: "fix the input the message names",
-    401: "the credentials were rejected: refresh them (gcloud auth application-default login) or check the key file",
-    403: "grant the caller the role this action needs on the project, or check that the API is enabled",
-    404: "check the name, the project and the region",
-    409: "the resource changed or exists already: re-read it and re-run",
-    412: "the resource changed since it was read: re-run",
-    429: "quota exhausted even after retries: try again later or raise the quota",
-    503: "the service stayed unavailable after retries: try again later",
+    "INVALID_ARGUMENT": "fix the input the message names",
+    "FAILED_PRECONDITION": "the resource is not in a state that allows this, or changed since it was read: re-read it and re-run",
+    "UNAUTHENTICATED": "the credentials were rejected: refresh them (gcloud auth application-default login) or check the key file",
+    "PERMISSION_DENIED": "grant the caller the role this action needs on the project, or check that the API is enabled",
+    "NOT_FOUND": "check the name, the project and the region",
+    "ALREADY_EXISTS": "the resource exists already: manage it under its name, or choose another name",
+    "ABORTED": "the resource changed since it was read (a concurrent change): re-run to apply on top of it",
+    "RESOURCE_EXHAUSTED": "quota exhausted even after retries: try again later or raise the quota",
+    "UNAVAILABLE": "the service stayed unavailable after retries: try again later",
 }
 STATUS_NAMES = {
     400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
@@ -142,7 +145,7 @@ def describe_api_error(exc):
 
 def api_error(action, resource, exc, **result):
     status, message = describe_api_error(exc)
-    hint = HINTS.get(exc.code, "see the message above")
+    hint = HINTS.get(status, "see the message above")
     return GcpError("Failed to %s %s: %s (%s): %s. Hint: %s." % (action, resource, status, exc.code, message, hint),
                     status=status, **result)
 

@@ -14,7 +14,7 @@ is the stable-revision annotation.
 
 from __future__ import annotations
 
-from ._run import (LOCATION_ARGSPEC, RUN_LIBRARIES, STABLE_ANNOTATION, _read, check_region, rejected_revisions,
+from ._run import (LOCATION_ARGSPEC, RUN_LIBRARIES, STABLE_ANNOTATION, check_region, read_service, rejected_revisions,
                    routed_revision, run_v2, service_path, short_name, tagged_revisions)
 
 STATUS_SPEC = dict(argument_spec=dict(
@@ -32,7 +32,7 @@ def rollout_status(session):
     resource = "Cloud Run service %s in %s" % (p["name"], p["region"])
     check_region(p["region"], resource)
     client = session.client(run_v2.ServicesClient)
-    service = _read(session, client, service_path(session.project, p["region"], p["name"]), resource)
+    service = read_service(session, client, service_path(session.project, p["region"], p["name"]), resource)
     if service is None:
         return dict(changed=False, phase="absent", first_deploy=True, problems=[], serving={}, stable=None,
                     canary=None, canary_percent=0, canary_image=None, same_image=False, rollback_target=None,

@@ -515,7 +515,8 @@ def _resource(p):
     return "Cloud Run service %s in %s" % (p["name"], p["region"])
 
 
-def _read(session, client, path, resource):
+def read_service(session, client, path, resource):
+    """The Service at ``path``, or None when it does not exist."""
     return session.get("read", resource, client.get_service, name=path)
 
 
@@ -523,7 +524,7 @@ def _apply(session, client, path, resource, build, verb):
     """Read, build the new Service from what is live, and write it with the live etag; when someone
     else changed the service in between (ABORTED), read again and rebuild instead of overwriting."""
     for attempt in range(3):
-        current = _read(session, client, path, resource)
+        current = read_service(session, client, path, resource)
         service, extra = build(current)
         if service is None or session.check_mode:
             return current, service, extra, None
@@ -543,17 +544,17 @@ def _finish(session, client, path, resource, op, action):
     """Wait for ``op`` (unless wait is off) and return the service as it then stands."""
     p = session.params
     if not p["wait"]:
-        return _read(session, client, path, resource)
+        return read_service(session, client, path, resource)
 
     def partial():
-        service = _read(session, client, path, resource)
+        service = read_service(session, client, path, resource)
         return {"service": to_dict(service) if service else None}
     try:
         # The operation's response is the Service as the change left it: the client unpacks it as a
         # run_v2.Service (ServicesClient.create_service / update_service return Operation[Service]).
         return session.wait(op, action, resource, p["wait_timeout"], read_partial=partial)
     except GcpError as e:
-        service = _read(session, client, path, resource)
+        service = read_service(session, client, path, resource)
         reason = service.terminal_condition.message if service else ""
         raise GcpError("%s%s The service now serves: %s." % (
             e.msg, (" (%s)" % reason) if reason and reason not in e.msg else "", summary(service) if service else "nothing"),
@@ -631,7 +632,7 @@ def _diff_view(service):
 
 
 def _delete_service(session, client, path, resource):
-    current = _read(session, client, path, resource)
+    current = read_service(session, client, path, resource)
     if current is None:
         return dict(changed=False, service=None, diff=dict(before={}, after={}))
     if not session.check_mode:
@@ -764,7 +765,7 @@ def describe_service(session):
     resource = _resource(p)
     check_region(p["region"], resource)
     client = session.client(run_v2.ServicesClient)
-    service = _read(session, client, service_path(session.project, p["region"], p["name"]), resource)
+    service = read_service(session, client, service_path(session.project, p["region"], p["name"]), resource)
     if service is None:
         return dict(changed=False, exists=False, service=None, revisions=[], traffic=[])
     served = {}

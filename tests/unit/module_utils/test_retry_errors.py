@@ -153,7 +153,7 @@ def test_api_error_message(code, status):
     assert "%s (%d)" % (status, code) in err.msg
     assert "the reason from the API" in err.msg
     assert "GET " not in err.msg and "http://" not in err.msg
-    assert "Hint: %s." % _gcp.HINTS.get(code, "see the message above") in err.msg
+    assert "Hint: %s." % _gcp.HINTS.get(status, "see the message above") in err.msg
 
 
 def test_api_error_from_real_rest_response_strips_request_line():
@@ -163,7 +163,7 @@ def test_api_error_from_real_rest_response_strips_request_line():
     err = _gcp.api_error("read", RESOURCE, exc)
 
     assert err.msg == ("Failed to read %s: PERMISSION_DENIED (403): Permission 'run.services.get' denied on "
-                       "resource. Hint: %s." % (RESOURCE, _gcp.HINTS[403]))
+                       "resource. Hint: %s." % (RESOURCE, _gcp.HINTS["PERMISSION_DENIED"]))
 
 
 def test_api_error_carries_partial_result():
@@ -230,7 +230,7 @@ def test_get_raises_on_403(session):
     with pytest.raises(GcpError) as err:
         session.get("read", RESOURCE, method)
     assert err.value.status == "PERMISSION_DENIED"
-    assert "denied" in err.value.msg and _gcp.HINTS[403] in err.value.msg
+    assert "denied" in err.value.msg and _gcp.HINTS["PERMISSION_DENIED"] in err.value.msg
 
 
 def test_get_returns_value(session):
@@ -246,7 +246,7 @@ def test_call_exhausted_retries_become_gcp_error(session, clock):
     with pytest.raises(GcpError) as err:
         session.call("read", RESOURCE, method)
     assert "UNAVAILABLE (503)" in err.value.msg
-    assert _gcp.HINTS[503] in err.value.msg
+    assert _gcp.HINTS["UNAVAILABLE"] in err.value.msg
 
 
 def test_project_missing_is_a_gcp_error(auth_params):
