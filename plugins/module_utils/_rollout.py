@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: orchestra.gcp contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Where a rollout of a Cloud Run service stands, read from its traffic, and whether its traffic is
-clean enough to start one.
+"""Where a rollout of a Cloud Run service stands, read from its traffic, whether its traffic is clean
+enough to start one, and what a rollout of a given spec will do there (the plan).
 
 PRIVATE to this collection. The logic of cloud_run_rollout_status.
 
@@ -14,33 +14,125 @@ is the stable-revision annotation.
 
 from __future__ import annotations
 
-from ._run import (LOCATION_ARGSPEC, RUN_LIBRARIES, STABLE_ANNOTATION, check_region, read_service, rejected_revisions,
-                   routed_revision, run_v2, service_path, short_name, tagged_revisions)
+import json
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+from ._gcp import GcpError
+from ._run import (LOCATION_ARGSPEC, RUN_LIBRARIES, SERVICE_SPEC, STABLE_ANNOTATION, TEMPLATE_KEYS, changed_keys, check_region,
+                   desired_spec, read_service, rejected_revisions, routed_revision, run_v2, service_path, short_name, spec_of,
+                   tagged_revisions)
 
 STATUS_SPEC = dict(argument_spec=dict(
     LOCATION_ARGSPEC,
     image=dict(type="str"),
+    spec=dict(type="dict"),
+    steps=dict(type="list", elements="dict", default=[]),
+    resume=dict(type="str", choices=["continue", "rollback"], default="continue"),
     canary_tag=dict(type="str", default="canary"),
     stable_tag=dict(type="str", default="stable"),
     allowed_tags=dict(type="list", elements="str", default=[]),
 ), libraries=RUN_LIBRARIES)
 
+# A spec is what cloud_run_service takes (the cloud_run_deploy role's service): its name, and the options of the
+# revision and of the service, typed as that module types them.
+SPEC_VALIDATOR = ArgumentSpecValidator(dict(
+    {k: v for k, v in SERVICE_SPEC["argument_spec"].items() if k not in LOCATION_ARGSPEC}, name=dict(type="str")))
+
 
 def rollout_status(session):
-    """cloud_run_rollout_status: the rollout's phase and the problems that keep one from starting."""
+    """cloud_run_rollout_status: the rollout's phase, the problems that keep one from starting, and with a
+    spec the plan of its rollout."""
     p = session.params
     resource = "Cloud Run service %s in %s" % (p["name"], p["region"])
     check_region(p["region"], resource)
+    steps = checked_steps(p["steps"])
+    spec = _checked_spec(p["spec"], resource) if p["spec"] is not None else None
+    image = p["image"] or (spec or {}).get("image")
     client = session.client(run_v2.ServicesClient)
     service = read_service(session, client, service_path(session.project, p["region"], p["name"]), resource)
     if service is None:
-        return dict(changed=False, phase="absent", first_deploy=True, problems=[], serving={}, stable=None,
-                    canary=None, canary_percent=0, canary_image=None, same_image=False, rollback_target=None,
-                    rejected=[])
+        status = dict(phase="absent", first_deploy=True, problems=[], serving={}, stable=None, canary=None, canary_percent=0,
+                      canary_image=None, same_image=False, rollback_target=None, rejected=[])
+        return dict(changed=False, **status, **(dict(plan=plan_of(status, None, steps, p)) if spec else {}))
     # The images tell whether a rollout in progress is of this image: only a canary tag needs them.
     canary_tagged = any(s.tag == p["canary_tag"] for s in service.traffic_statuses)
     images = _images(session, service, resource) if canary_tagged else {}
-    return dict(changed=False, **status_of(service, images, p))
+    status = status_of(service, images, dict(p, image=image))
+    if spec is None:
+        return dict(changed=False, **status)
+    return dict(changed=False, plan=plan_of(status, revision_with(service, spec, p["name"]), steps, p), **status)
+
+
+STEPS_PROBLEM = "steps must list steps with an integer percent from 1 to 99, increasing, and a bake of 0 or more seconds; got %s."
+
+
+def checked_steps(steps):
+    """The steps as ``[{percent, bake}]`` of integers (numbers given as strings too); GcpError unless every percent
+    is from 1 to 99 and above the one before, and every bake 0 or more (default 0)."""
+    def integer(value):
+        text = str(value).strip()
+        return int(text) if not isinstance(value, (bool, float)) and text.isdigit() else None
+    checked = [dict(percent=integer(step.get("percent")), bake=integer(step.get("bake", 0))) for step in steps]
+    percents = [step["percent"] for step in checked]
+    if (None in percents or any(step["bake"] is None for step in checked) or any(not 1 <= pc <= 99 for pc in percents)
+            or any(a >= b for a, b in zip(percents, percents[1:]))):
+        raise GcpError("Invalid parameters: %s Nothing was changed." % (STEPS_PROBLEM % json.dumps(steps)))
+    return checked
+
+
+def _checked_spec(spec, resource):
+    result = SPEC_VALIDATOR.validate(spec)
+    if result.error_messages:
+        raise GcpError("Invalid spec for %s: %s. Nothing was changed." % (resource, "; ".join(result.error_messages)))
+    return result.validated_parameters
+
+
+def revision_with(service, spec, name):
+    """The revision that already has ``spec``, or None when deploying it makes a new revision: cloud_run_service
+    makes one when an option of the revision differs from the service's template, else it names the latest ready one."""
+    have = spec_of(service)
+    new = any(key in TEMPLATE_KEYS for key in changed_keys(desired_spec(dict(spec, name=name), have), have))
+    return None if new else short_name(service.latest_ready_revision) or None
+
+
+def plan_of(status, revision, steps, p):
+    """What a rollout of the spec will do (pure: no call), given the status, ``revision`` (the revision that already
+    has the spec, None when the deploy makes one) and the checked steps.
+
+    The action is ``refuse`` (with the reason, nothing changes), ``first_deploy`` (nothing serves yet: the new revision
+    takes all the traffic as it is created, then the smoke test), ``up_to_date`` (the stable revision has the spec),
+    ``resume`` (the canary in progress has the spec: from the step where its traffic stands) or ``rollout`` (smoke
+    test, every step, promotion)."""
+    in_progress = status["phase"] == "in_progress"
+    where = "%s in %s" % (p["name"], p["region"])
+    plan = dict(action="rollout", refusal=None, stable=status["stable"], canary=revision, new_revision=revision is None,
+                resume_from=0, roll_back_first=False, steps=steps)
+    if status["problems"]:
+        refusal = "Cannot roll out %s: %s." % (where, "; ".join(status["problems"]))
+    elif in_progress and not status["same_image"] and p["resume"] == "continue":
+        refusal = ("A rollout of %s (%s) is in progress in %s at %d%%. Re-run with that image to continue it, roll it back "
+                   "with playbooks/rollback.yml, or set resume to rollback (cloud_run_rollout_resume in the role)."
+                   % (status["canary_image"], status["canary"], p["region"], status["canary_percent"]))
+    elif revision is not None and revision in status["rejected"]:
+        refusal = ("%s in %s has exactly this spec, and an earlier rollout rejected it. Deploy a fixed image or "
+                   "configuration." % (revision, p["region"]))
+    else:
+        refusal = None
+    if refusal:
+        return dict(plan, action="refuse", refusal=refusal + " Nothing was changed.", steps=[])
+    if status["first_deploy"]:
+        return dict(plan, action="first_deploy", steps=[])
+    if revision is not None and revision == status["stable"]:
+        return dict(plan, action="up_to_date", steps=[])
+    if in_progress and p["resume"] == "rollback":
+        # The interrupted canary was not judged bad: its traffic goes back to the stable revision, unrejected.
+        return dict(plan, roll_back_first=True)
+    if in_progress and revision == status["canary"]:
+        # Only the same revision resumes: a changed spec (a new revision) starts over with its smoke test.
+        left = [step for step in steps if step["percent"] >= status["canary_percent"]]
+        return dict(plan, action="resume", resume_from=status["canary_percent"], steps=left)
+    return plan
 
 
 def _images(session, service, resource):

@@ -15,12 +15,39 @@ description:
     or V(split) (any other split) - and the RV(problems) that should stop a new rollout, each with a way forward.
   - Problems are a split not made by a rollout, traffic pinned to a revision while a newer ready revision serves
     nothing without having been rejected, and tags other than the rollout's own and O(allowed_tags).
+  - Given the O(spec) about to be rolled out, it also returns the RV(plan) - what a rollout of that spec by O(steps)
+    will do - as data, which the C(orchestra.gcp.cloud_run_rollout) role follows and shows.
   - It changes nothing.
 author: AI Orchestra platform team (@ai-orchestra)
 options:
   image:
-    description: The image about to be rolled out; RV(same_image) tells whether the canary in progress runs it.
+    description:
+      - The image about to be rolled out; RV(same_image) tells whether the canary in progress runs it.
+      - Default the image of O(spec).
     type: str
+  spec:
+    description:
+      - The service spec about to be rolled out, as the C(orchestra.gcp.cloud_run_deploy) role takes it - C(name), C(image)
+        and the other options of M(orchestra.gcp.cloud_run_service) - typed and checked as that module does.
+      - With it, the module returns RV(plan). Whether deploying the spec makes a new revision is decided as
+        M(orchestra.gcp.cloud_run_service) decides it - an option of the revision differs from the service's template.
+    type: dict
+  steps:
+    description:
+      - The rollout's steps, for RV(plan) - the canary's C(percent) of the traffic at each (an integer from 1 to 99, above
+        the one before) and the C(bake) seconds it is judged there (0 or more, default 0). Numbers given as strings are
+        taken as numbers.
+      - Steps that break these rules fail the task before any call.
+    type: list
+    elements: dict
+    default: []
+  resume:
+    description:
+      - What RV(plan) does with an interrupted rollout - V(continue) from where its traffic stands when the canary in
+        progress has O(spec), or V(rollback) its traffic to the stable revision first, then roll O(spec) out from the start.
+    type: str
+    choices: [continue, rollback]
+    default: continue
   canary_tag:
     description: The tag that marks the canary revision.
     type: str
@@ -52,6 +79,24 @@ EXAMPLES = r"""
   ansible.builtin.fail:
     msg: "{{ rollout.problems | join('; ') }}"
   when: rollout.problems | length > 0
+
+- name: Plan the rollout of a spec by two steps
+  orchestra.gcp.cloud_run_rollout_status:
+    name: ai-orchestra
+    region: us-central1
+    spec:
+      name: ai-orchestra
+      image: us-docker.pkg.dev/my-project/app/ai-orchestra:1.4.0
+      env: {LOG_LEVEL: info}
+    steps:
+      - {percent: 10, bake: 300}
+      - {percent: 50, bake: 300}
+  register: rollout
+
+- name: Refuse what the plan refuses
+  ansible.builtin.fail:
+    msg: "{{ rollout.plan.refusal }}"
+  when: rollout.plan.action == 'refuse'
 """
 
 RETURN = r"""
@@ -101,6 +146,42 @@ rejected:
   returned: always
   type: list
   elements: str
+plan:
+  description: What a rollout of O(spec) by O(steps) will do.
+  returned: when O(spec) is set
+  type: dict
+  contains:
+    action:
+      description:
+        - V(refuse) - nothing may change (RV(plan.refusal) says why and what to do); V(first_deploy) - nothing serves yet, the
+          new revision takes all the traffic under the stable tag as it is created, then the smoke test; V(up_to_date) - the
+          stable revision has the spec, nothing to roll out; V(resume) - the canary in progress has the spec, its rollout
+          continues from RV(plan.resume_from); V(rollout) - a smoke test of the canary, every step, then the promotion.
+      type: str
+      sample: rollout
+    refusal:
+      description: Why the rollout must not start, with a way forward; null unless RV(plan.action) is V(refuse).
+      type: str
+    stable:
+      description: The revision the canary is compared with and a rollback returns to.
+      type: str
+    canary:
+      description: The revision that already has the spec; null when deploying it makes a new revision.
+      type: str
+    new_revision:
+      description: Whether deploying the spec makes a new revision.
+      type: bool
+    resume_from:
+      description: The percent the canary serves, where a V(resume) continues; 0 otherwise.
+      type: int
+    roll_back_first:
+      description: Whether the traffic of an interrupted rollout goes back to the stable revision first (O(resume=rollback)).
+      type: bool
+    steps:
+      description: The steps left to walk, as C(percent) and C(bake) integers; empty unless RV(plan.action) is V(rollout) or V(resume).
+      type: list
+      elements: dict
+      sample: [{percent: 10, bake: 300}, {percent: 50, bake: 300}]
 """
 
 from ansible_collections.orchestra.gcp.plugins.module_utils._gcp import GcpModule
