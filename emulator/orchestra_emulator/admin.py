@@ -1,6 +1,6 @@
 """The admin API under /_emulator/ (a prefix Google does not use): health, reset, injected
-faults and failures, configuration, the log of mutating calls, the count of every call and a
-state dump."""
+faults and failed operations, configuration, the log of mutating calls, the count of every call and a
+state dump, plus the endpoints the registered APIs bring (registry.EmulatedApi.admin)."""
 
 import os
 import re
@@ -12,10 +12,13 @@ PREFIX = "/_emulator/"
 
 
 class Admin:
-    def __init__(self, store, reset):
-        """`reset()` forgets everything, including what lives outside the store (listeners)."""
+    def __init__(self, store, reset, endpoints, positive_config):
+        """`reset()` forgets everything, including what lives outside the store (listeners);
+        `endpoints`: {(method, path): endpoint(body)} of the APIs; `positive_config`: config keys that
+        must be more than 0."""
         self._store = store
         self._reset = reset
+        self._positive_config = positive_config
         self.shutdown_requested = False
         # Every API call, reads included, since the start or the last reset. Kept in memory: saving
         # the state on every read would slow the reads it counts.
@@ -24,8 +27,6 @@ class Admin:
             ("GET", "health"): self._health,
             ("POST", "reset"): self._reset_all,
             ("POST", "faults"): self._add_fault,
-            ("POST", "failing-images"): self._add_failing_image,
-            ("POST", "revision-behaviour"): self._add_revision_behaviour,
             ("POST", "failing-operations"): self._add_failing_operation,
             ("GET", "config"): self._config,
             ("POST", "config"): self._configure,
@@ -33,6 +34,7 @@ class Admin:
             ("GET", "calls"): self._calls,
             ("GET", "state"): self._state,
             ("POST", "shutdown"): self._shutdown,
+            **endpoints,
         }
 
     def handle(self, method, path, body):
@@ -92,27 +94,6 @@ class Admin:
             raise invalid_argument("A fault needs a status, a latency or both.")
         return self._append("faults", fault)
 
-    def _add_failing_image(self, body):
-        if not isinstance(body.get("pattern"), str):
-            raise invalid_argument('Expected {"pattern": "fnmatch glob"}.')
-        with self._store.mutate() as data:
-            data["admin"]["failing_images"].append(body["pattern"])
-            return {"failing_images": data["admin"]["failing_images"]}
-
-    def _add_revision_behaviour(self, body):
-        rule = {"image": "*", "revision": "*", "error_ratio": 0.0, "latency_ms": 0}
-        unknown = set(body) - set(rule)
-        rule.update(body)
-        if unknown or not isinstance(rule["image"], str) or not isinstance(rule["revision"], str):
-            raise invalid_argument('Expected {"image": "fnmatch glob", "revision": "fnmatch glob", "error_ratio": 0..1, '
-                                   '"latency_ms": >= 0}.')
-        if not 0 <= rule["error_ratio"] <= 1 or rule["latency_ms"] < 0:
-            raise invalid_argument("error_ratio must be between 0 and 1 and latency_ms at least 0.")
-        with self._store.mutate() as data:
-            rules = data["admin"].setdefault("revision_behaviours", [])
-            rules.append(rule)
-            return {"revision_behaviours": rules}
-
     def _add_failing_operation(self, body):
         return self._append(
             "failing_operations", _rule(body, code=13, message="Operation failed (injected by the emulator).")
@@ -130,8 +111,8 @@ class Admin:
                     raise invalid_argument(f"Unknown or non-numeric config key '{key}'.")
                 if value < 0:
                     raise invalid_argument(f"Config key '{key}' must not be negative.")
-                if key == "monitoring_sample_seconds" and not value:
-                    raise invalid_argument("monitoring_sample_seconds must be more than 0.")
+                if key in self._positive_config and not value:
+                    raise invalid_argument(f"{key} must be more than 0.")
             config.update(body)
             return config
 

@@ -1,5 +1,6 @@
-"""The emulator without its HTTP server: routes a request to an admin endpoint or to the
-handler of the discovery method that serves it, and answers in Google's JSON shapes."""
+"""The emulator without its HTTP server: builds the registered APIs (registry.py), routes a request to
+an admin endpoint or to the handler of the discovery method that serves it, and answers in Google's
+JSON shapes."""
 
 import dataclasses
 import json
@@ -8,13 +9,13 @@ import time
 import traceback
 import urllib.parse
 
-from orchestra_emulator import admin, auth
-from orchestra_emulator.discovery import wants_enum_numbers
+from orchestra_emulator import admin, auth, metrics, registry
+from orchestra_emulator.discovery import camel_case, wants_enum_numbers
 from orchestra_emulator.errors import ApiError, invalid_argument, not_found
-from orchestra_emulator.monitoring_v3 import MonitoringV3
-from orchestra_emulator.operations import Operations
-from orchestra_emulator.run_v2 import CloudRunV2
 from orchestra_emulator.state import Store
+
+# Importing an API module registers its API (auth registers STS and IAM Credentials).
+from orchestra_emulator import monitoring_v3, run_v2  # noqa: F401
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 OPERATION = "GoogleLongrunningOperation"
@@ -30,20 +31,17 @@ class Request:
 
 class Emulator:
     def __init__(self, state_dir):
-        self.store = Store(state_dir)
-        self._operations = Operations(self.store)
-        served = []  # requests the emulated revisions answered: Cloud Run records them, Monitoring reports them
+        settings, config, positive_config = registry.admin_defaults()
+        self.store = Store(state_dir, settings, config)
+        self.metrics = metrics.Sink()
         self.tokens = auth.Tokens(self.store)
         self._oauth2 = auth.OAuth2(self.tokens)
-        self._apis = [CloudRunV2(self.store, self._operations, served, authorize=self.tokens.authorize), MonitoringV3(served, self.store),
-                      auth.IamCredentialsV1(self.tokens), auth.StsV1(self.tokens)]
-        self.admin = admin.Admin(self.store, reset=self.reset)
-        self._auth_admin = {
-            ("GET", "auth"): lambda _body: self.tokens.settings(),
-            ("POST", "auth"): self.tokens.configure,
-            ("POST", "auth/expire"): self.tokens.expire,
-            ("POST", "private-services"): self.tokens.add_private_service,
-        }
+        shared = registry.Shared(self.store, self.metrics, self.tokens)
+        self._apis = [api_class(shared) for api_class in registry.REGISTERED]
+        endpoints = dict(self.tokens.admin)
+        for api in self._apis:
+            endpoints.update(api.admin)
+        self.admin = admin.Admin(self.store, self.reset, endpoints, positive_config)
         for api in self._apis:
             api.restore()
 
@@ -80,6 +78,7 @@ class Emulator:
         for api in self._apis:
             api.close()
         self.tokens.forget()
+        self.metrics.clear()
         self.store.reset()
 
     def close(self):
@@ -88,8 +87,6 @@ class Emulator:
 
     def _admin(self, method, path, body):
         try:
-            if (method, path) in self._auth_admin:
-                return 200, self._auth_admin[(method, path)](_json(body))
             return self.admin.handle(method, path, _json(body))
         except ApiError as error:
             return error.http_status, error.body()
@@ -97,7 +94,7 @@ class Emulator:
     def _call(self, http_method, path, query, values, body, headers):
         self.admin.apply_fault(http_method, path)
         api, method, variables = self._route(http_method, path)
-        if not isinstance(api, auth.StsV1):  # the token exchange is how a caller gets a token
+        if api.checks_tokens:
             self.tokens.check_call(headers)
         handler, body_field = api.handlers.get(method.id, (None, None))
         if handler is None:
@@ -106,12 +103,12 @@ class Emulator:
         request = Request(
             variables,
             api.api.decode_query(method, values),
-            api.api.decode_body(method, auth.camel_case(auth.form(body)) if form else _json(body), body_field)
+            api.api.decode_body(method, {camel_case(k): v for k, v in auth.form(body).items()} if form else _json(body), body_field)
             if body_field is not None else {},
             headers,
         )
         failure = self.admin.take_failing_operation(http_method, path) if method.response_ref == OPERATION else None
-        result = self._failed_operation(variables, failure) if failure else handler(request)
+        result = self._failed_operation(api, variables, failure) if failure else handler(request)
         if method.response_ref:
             result = api.api.encode_response(method.response_ref, result, wants_enum_numbers(query))
         return result
@@ -124,10 +121,10 @@ class Emulator:
         # Google answers an HTML 404 here; the emulator keeps to its JSON error shape.
         raise not_found(f"The requested URL {path} was not found on this server.")
 
-    def _failed_operation(self, variables, error):
+    def _failed_operation(self, api, variables, error):
         parent = f"projects/{variables['projectsId']}/locations/{variables['locationsId']}"
         with self.store.mutate() as data:
-            return self._operations.start(data, parent, error=error)
+            return api.operations.start(data, parent, error=error)
 
 
 def _json(body):

@@ -13,18 +13,16 @@
 Access tokens are opaque (`ya29.` and random characters, as Google's look); ID tokens are RS256 JWTs
 signed by a key the emulator makes at start, with `iss`, `aud`, `azp`, `sub`, `email`, `iat` and
 `exp`. Issued tokens live in memory: a restart or a reset forgets them. The emulator does not verify
-the signature of an assertion (it has no public key of a key it did not issue) nor any IAM
-permission (Token Creator, run.invoker): any known identity may impersonate and invoke.
+the signature of an assertion (it has no public key of a key it did not issue) nor the Token Creator
+permission: any known identity may impersonate.
 
 Checks: with `check_tokens` on (admin), every API call but the token endpoints needs a bearer access
-token the emulator issued and that has not expired, or is 401 UNAUTHENTICATED. A service marked
-private (admin) refuses requests to its URLs without an ID token whose audience is its URL or the
-URL called, uncounted by Monitoring.
+token the emulator issued and that has not expired, or is 401 UNAUTHENTICATED. Cloud Run's invoker
+check reads the ID tokens (run_v2).
 """
 
 import base64
 import datetime
-import fnmatch
 import secrets
 import threading
 import time
@@ -34,9 +32,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from google.auth import crypt, jwt
 
-from orchestra_emulator import serving
-from orchestra_emulator.discovery import Api
+from orchestra_emulator.discovery import snake_case
 from orchestra_emulator.errors import ApiError, invalid_argument
+from orchestra_emulator.registry import EmulatedApi, register
 
 OAUTH_TOKEN_PATH = "/token"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -46,10 +44,7 @@ ID_TOKEN_ISSUER = "https://accounts.google.com"
 # Google's message for a call without valid credentials (the same on every googleapis.com API).
 UNAUTHENTICATED = ("Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other "
                    "valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.")
-# What Cloud Run answers a request to a private service without an acceptable ID token: a 403 page
-# "Your client does not have permission to get URL / from this server." (HTML there; JSON here).
-FORBIDDEN = "Your client does not have permission to get URL {path} from this server."
-DEFAULTS = {"check_tokens": False, "token_seconds": 3600, "private_services": []}
+DEFAULTS = {"check_tokens": False, "token_seconds": 3600}
 
 
 class OAuthError(Exception):
@@ -68,6 +63,8 @@ class Tokens:
         self._store = store
         self._issued = {}  # token -> {"kind": "access" | "id", "email", "audience", "expiry"}
         self._lock = threading.Lock()
+        self.admin = {("GET", "auth"): lambda _body: self.settings(), ("POST", "auth"): self.configure,
+                      ("POST", "auth/expire"): self.expire}
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
         self._signer = crypt.RSASigner.from_string(pem, key_id=secrets.token_hex(20))
@@ -83,14 +80,6 @@ class Tokens:
         with self._store.mutate() as data:
             data["admin"]["auth"] = {**self.settings(), **body}
             return data["admin"]["auth"]
-
-    def add_private_service(self, body):
-        if not isinstance(body.get("service"), str) or set(body) != {"service"}:
-            raise invalid_argument('Expected {"service": "fnmatch glob on the service resource name"}.')
-        with self._store.mutate() as data:
-            auth = data["admin"]["auth"] = self.settings()
-            auth["private_services"] = auth["private_services"] + [body["service"]]
-            return auth
 
     def expire(self, _body):
         """Every issued token expires now; the clients still believe theirs valid until their expiry."""
@@ -132,19 +121,6 @@ class Tokens:
         if self.settings()["check_tokens"] and not self.valid(headers, "access"):
             raise ApiError("UNAUTHENTICATED", UNAUTHENTICATED)
 
-    def authorize(self, service_name, tag, headers):
-        """Cloud Run's invoker check for `run_v2.CloudRunV2`: None serves; (status, payload) refuses."""
-        settings = self.settings()
-        if not any(fnmatch.fnmatchcase(service_name, pattern) for pattern in settings["private_services"]):
-            return None
-        with self._store.lock:
-            ports = self._store.data["listeners"].get(service_name, {})
-            audiences = {serving.url(ports[name]) for name in ("", tag) if name in ports}
-        entry = self.valid(headers, "id")
-        if entry and entry["audience"].rstrip("/") in audiences:
-            return None
-        return 403, {"error": FORBIDDEN.format(path="/")}
-
 
 class OAuth2:
     """`POST /token`: Google's OAuth 2.0 token endpoint (no discovery document describes it)."""
@@ -182,19 +158,18 @@ class OAuth2:
         return {"access_token": token, "expires_in": lifetime, "token_type": "Bearer"}
 
 
-class StsV1:
+@register
+class StsV1(EmulatedApi):
     """Security Token Service v1: the token exchange of external_account credentials."""
 
-    def __init__(self, tokens):
-        self.api = Api("sts.v1", "google.identity.sts.v1")
-        self._tokens = tokens
+    document = "sts.v1"
+    proto_package = "google.identity.sts.v1"
+    checks_tokens = False  # the exchange is how a caller gets a token
+
+    def __init__(self, shared):
+        super().__init__(shared)
+        self._tokens = shared.tokens
         self.handlers = {"sts.token": (self.token, "")}
-
-    def restore(self):
-        pass
-
-    def close(self):
-        pass
 
     def token(self, request):
         body = request.body
@@ -202,26 +177,24 @@ class StsV1:
             raise invalid_argument("Invalid value for \"grant_type\": must be %s." % TOKEN_EXCHANGE)
         for field in ("subjectToken", "subjectTokenType", "audience"):
             if not body.get(field):
-                raise invalid_argument("Missing required field: %s." % _snake(field))
+                raise invalid_argument("Missing required field: %s." % snake_case(field))
         token, lifetime = self._tokens.issue_access("principal:" + body["audience"])
         return {"access_token": token, "issued_token_type": ACCESS_TOKEN_TYPE, "token_type": "Bearer", "expires_in": lifetime}
 
 
-class IamCredentialsV1:
+@register
+class IamCredentialsV1(EmulatedApi):
     """IAM Service Account Credentials v1: access and ID tokens of a service account for a caller."""
 
-    def __init__(self, tokens):
-        self.api = Api("iamcredentials.v1", "google.iam.credentials.v1")
-        self._tokens = tokens
+    document = "iamcredentials.v1"
+    proto_package = "google.iam.credentials.v1"
+
+    def __init__(self, shared):
+        super().__init__(shared)
+        self._tokens = shared.tokens
         prefix = "iamcredentials.projects.serviceAccounts."
         self.handlers = {prefix + "generateAccessToken": (self.generate_access_token, ""),
                          prefix + "generateIdToken": (self.generate_id_token, "")}
-
-    def restore(self):
-        pass
-
-    def close(self):
-        pass
 
     def generate_access_token(self, request):
         email = self._account(request)
@@ -250,19 +223,6 @@ class IamCredentialsV1:
 
 
 def form(body):
-    """A form-encoded body as the dict `app` validates: the OAuth/STS field names in camelCase."""
+    """A form-encoded body (OAuth's and STS's) as a dict: the last value of each field."""
     fields = urllib.parse.parse_qs(body.decode("utf-8") if isinstance(body, bytes) else body, keep_blank_values=True)
     return {name: values[-1] for name, values in fields.items()}
-
-
-def camel_case(fields):
-    return {_camel(name): value for name, value in fields.items()}
-
-
-def _camel(name):
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
-def _snake(name):
-    return "".join("_" + c.lower() if c.isupper() else c for c in name)

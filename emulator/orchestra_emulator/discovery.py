@@ -126,6 +126,12 @@ def snake_case(name):
     return re.sub(r"([A-Z])", r"_\1", name).lower()
 
 
+def camel_case(name):
+    """A proto field name as its JSON name: update_mask -> updateMask."""
+    head, *rest = name.split("_")
+    return head + "".join(word.capitalize() for word in rest)
+
+
 def wants_enum_numbers(query):
     """True when the client asked for `$alt=json;enum-encoding=int`, as the official ones do."""
     return "enum-encoding=int" in query.get(_GLOBAL_PARAMETER, "")

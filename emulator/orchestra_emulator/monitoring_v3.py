@@ -1,15 +1,12 @@
-"""Cloud Monitoring v3 `projects.timeSeries.list`, serving the two Cloud Run request metrics from
-the requests the emulated revisions really answered.
+"""Cloud Monitoring v3 `projects.timeSeries.list`, serving the time series APIs write to the metrics
+sink (metrics.py): Cloud Run's request metrics today (see run_v2).
 
-- `run.googleapis.com/request_count` (DELTA, INT64) and `run.googleapis.com/request_latencies`
-  (DELTA, DISTRIBUTION, ms), on the `cloud_run_revision` resource (labels project_id,
-  service_name, revision_name, location, configuration_name), with the metric labels
-  response_code and response_code_class.
-  https://cloud.google.com/monitoring/api/metrics_gcp#gcp-run
 - Raw points are samples of `monitoring_sample_seconds` (admin config; 60 by default, as Cloud Run's),
   aligned to multiples of it since the epoch. A sample is visible only `monitoring_lag_seconds` after
   it closed (180 by default: run.googleapis.com/request_count says "Sampled every 60 seconds. After
-  sampling, data is not visible for up to 180 seconds."); a still-open sample is never served.
+  sampling, data is not visible for up to 180 seconds."); a still-open sample is never served. A DELTA
+  sample is the sum of its points (a DISTRIBUTION one the distribution of its measurements), a GAUGE
+  sample its last point.
 - `filter` takes `field = "value"` clauses joined by AND on metric.type, resource.type,
   resource.label(s).KEY and metric.label(s).KEY.
 - Aggregation follows https://cloud.google.com/monitoring/api/ref_v3/rest/v3/Aggregation:
@@ -19,8 +16,7 @@ the requests the emulated revisions really answered.
   cross-series reducers REDUCE_NONE, REDUCE_SUM, REDUCE_MEAN, REDUCE_MIN, REDUCE_MAX, REDUCE_COUNT
   and REDUCE_PERCENTILE_* over `groupByFields`. Percentiles of a distribution interpolate linearly
   inside its bucket. Others answer UNIMPLEMENTED.
-- Latency distributions use exponential buckets (scale 1 ms, growth 1.1, 120 finite buckets): an
-  emulator choice.
+- Distributions use exponential buckets (scale 1, growth 1.1, 120 finite buckets): an emulator choice.
 """
 
 import bisect
@@ -30,13 +26,9 @@ import re
 import time
 
 from orchestra_emulator import paging
-from orchestra_emulator.discovery import Api
 from orchestra_emulator.errors import ApiError, invalid_argument
+from orchestra_emulator.registry import EmulatedApi, register
 
-REQUEST_COUNT = "run.googleapis.com/request_count"
-REQUEST_LATENCIES = "run.googleapis.com/request_latencies"
-METRICS = {REQUEST_COUNT: ("DELTA", "INT64", "1"), REQUEST_LATENCIES: ("DELTA", "DISTRIBUTION", "ms")}  # kind, type, unit
-RESOURCE_TYPE = "cloud_run_revision"
 BUCKETS = {"numFiniteBuckets": 120, "growthFactor": 1.1, "scale": 1.0}
 # Upper bounds of the finite buckets 1..N; bucket 0 is (-inf, scale), bucket N+1 [last bound, +inf).
 _BOUNDS = [BUCKETS["scale"] * BUCKETS["growthFactor"] ** i for i in range(BUCKETS["numFiniteBuckets"] + 1)]
@@ -44,20 +36,18 @@ _CLAUSE = re.compile(r'^\s*(metric\.type|resource\.type|(?:resource|metric)\.lab
 _PERCENTILE = re.compile(r"^(?:ALIGN|REDUCE)_PERCENTILE_(\d\d)$")
 
 
-class MonitoringV3:
-    """Handlers for monitoring.v3 methods, keyed by discovery method id."""
+@register
+class MonitoringV3(EmulatedApi):
+    document = "monitoring.v3"
+    proto_package = "google.monitoring.v3"
+    # Cloud Run's request metrics are 60-second samples, visible up to 180 s after they close
+    # (https://cloud.google.com/monitoring/api/metrics_gcp#gcp-run, run.googleapis.com/request_count).
+    config = {"monitoring_sample_seconds": 60, "monitoring_lag_seconds": 180}
+    positive_config = frozenset({"monitoring_sample_seconds"})
 
-    def __init__(self, served, store):
-        self.api = Api("monitoring.v3", "google.monitoring.v3")
-        self._served = served
-        self._store = store
+    def __init__(self, shared):
+        super().__init__(shared)
         self.handlers = {"monitoring.projects.timeSeries.list": (self.list_time_series, None)}
-
-    def restore(self):
-        pass
-
-    def close(self):
-        pass
 
     def list_time_series(self, request):
         q = request.query
@@ -77,9 +67,14 @@ class MonitoringV3:
                 f'Field aggregation.crossSeriesReducer had an invalid value of "{reducer}": '
                 'a cross-series reducer needs a per-series aligner other than ALIGN_NONE.',
                 field="aggregation.cross_series_reducer")
-        if period is not None and wanted["metric.type"] in METRICS:
-            _aligner(aligner, *METRICS[wanted["metric.type"]][:2], period)  # refused by the metric's kind, with or without data
-        series = [s for s in self._raw_series(project) if _matches(s, wanted)]
+        descriptor = self.shared.metrics.descriptor(wanted["metric.type"])
+        if period is not None and descriptor:
+            _aligner(aligner, *descriptor[:2], period)  # refused by the metric's kind, with or without data
+        with self.shared.store.lock:
+            config = dict(self.shared.store.data["admin"]["config"])
+        visible_until = time.time() - config["monitoring_lag_seconds"]  # samples that closed by then are visible
+        series = self.shared.metrics.series(project, config["monitoring_sample_seconds"], visible_until)
+        series = [s for s in series if _matches(s, wanted)]
         series = [_align(s, start, end, aligner, period) for s in series]
         series = [s for s in series if s["points"]]
         if reducer != "REDUCE_NONE":
@@ -87,39 +82,7 @@ class MonitoringV3:
         if q.get("view") == "HEADERS":
             series = [dict(s, points=[]) for s in series]
         items, token = paging.page(series, q.get("pageSize"), q.get("pageToken"))
-        response = {"timeSeries": [_encode(s) for s in items]}
-        if token:
-            response["nextPageToken"] = token
-        return response
-
-    def _raw_series(self, project):
-        """One series per revision and response code, per metric, with the samples visible now:
-        {sample start: [latency of each request]}."""
-        config = self._store.data["admin"]["config"]
-        length, lag = config["monitoring_sample_seconds"], config["monitoring_lag_seconds"]
-        visible_until = time.time() - lag  # samples that closed by then are visible
-        groups = {}
-        for request in list(self._served):
-            start = math.floor(request["time"] / length) * length
-            if start + length > visible_until:
-                continue
-            service_project, location, service = request["service"].split("/")[1::2]
-            if service_project != project:
-                continue
-            code = str(request["status"])
-            key = (service, request["revision"], location, code)
-            groups.setdefault(key, {}).setdefault(start, []).append(request["latency_ms"])
-        series = []
-        for (service, revision, location, code), samples in sorted(groups.items()):
-            resource = {"type": RESOURCE_TYPE, "labels": {"project_id": project, "service_name": service,
-                                                          "revision_name": revision, "location": location,
-                                                          "configuration_name": service}}
-            labels = {"response_code": code, "response_code_class": code[0] + "xx"}
-            for metric, (kind, value_type, unit) in METRICS.items():
-                series.append({"metric": {"type": metric, "labels": dict(labels)}, "resource": resource,
-                               "metricKind": kind, "valueType": value_type, "unit": unit,
-                               "sample_seconds": length, "samples": samples})
-        return series
+        return {"timeSeries": [_encode(s) for s in items], "nextPageToken": token}
 
 
 def _parse_filter(text):
@@ -175,8 +138,8 @@ def _align(series, start, end, aligner, period):
     if period is None:
         # TimeInterval: "Reads: A half-open time interval. It includes the end time but excludes the start
         # time: (startTime, endTime]." A raw point is read when its end time is in it.
-        points = [{"interval": (t, t + length), "value": _raw(series, latencies)}
-                  for t, latencies in series["samples"].items() if start < t + length <= end]
+        points = [{"interval": (t, t + length), "value": _raw(series, values)}
+                  for t, values in series["samples"].items() if start < t + length <= end]
         return {**series, "points": sorted(points, key=lambda p: p["interval"], reverse=True)}
     kind, value_type, combine = _aligner(aligner, series["metricKind"], series["valueType"], period)
     count = max(1, math.ceil((end - start) / period))
@@ -186,15 +149,17 @@ def _align(series, start, end, aligner, period):
         low = high - period
         # A sample counts in the period it starts in (the emulator's choice: how Google splits a
         # sample across two periods is not documented).
-        values = [_raw(series, latencies) for t, latencies in sorted(series["samples"].items()) if low <= t < high]
+        values = [_raw(series, sample) for t, sample in sorted(series["samples"].items()) if low <= t < high]
         if values:
             points.append({"interval": (low, high), "value": combine(values)})
     return {**series, "metricKind": kind, "valueType": value_type, "points": points}
 
 
-def _raw(series, latencies):
-    """A sample's value: the number of requests, or their latency distribution."""
-    return len(latencies) if series["valueType"] == "INT64" else _distribution(latencies)
+def _raw(series, values):
+    """A sample's value from its points: their distribution, their last value (GAUGE) or their sum (DELTA)."""
+    if series["valueType"] == "DISTRIBUTION":
+        return _distribution(values)
+    return values[-1] if series["metricKind"] == "GAUGE" else sum(values)
 
 
 def _aligner(aligner, kind, value_type, period):

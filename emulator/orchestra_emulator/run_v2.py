@@ -1,7 +1,9 @@
-"""Cloud Run Admin API v2 (run.v2.json): services, revisions and their operations.
+"""Cloud Run Admin API v2 (run.v2.json): services, revisions, their operations and IAM policies, the
+service URLs, and the request metrics those URLs write to the metrics sink.
 
 Resources are stored as Google returns them, under state["resources"]["run.v2"]:
-{"services": {name: Service}, "revisions": {name: Revision}, "rollouts": {service name: Rollout}}.
+{"services": {name: Service}, "revisions": {name: Revision}, "rollouts": {service name: Rollout},
+"listeners": {service name: {tag ("" for the service URL): port}}}.
 
 A change reconciles as on Google (run.v2 discovery document, Service.reconciling): the spec
 (template, traffic, labels, `generation`, `etag`) changes at once, while `reconciling` is true and
@@ -25,7 +27,6 @@ import time
 import uuid
 
 from orchestra_emulator import paging, serving, traffic
-from orchestra_emulator.discovery import Api
 from orchestra_emulator.errors import (
     RPC_CODES,
     aborted,
@@ -35,6 +36,8 @@ from orchestra_emulator.errors import (
     not_found,
 )
 from orchestra_emulator.operations import done_time, typed
+from orchestra_emulator.registry import EmulatedApi, register
+from orchestra_emulator.resources import apply_mask, check_etag, check_labels, new_etag
 
 SERVICE_TYPE = "google.cloud.run.v2.Service"
 REVISION_TYPE = "google.cloud.run.v2.Revision"
@@ -63,10 +66,6 @@ _SERVICE_ID = re.compile(r"^[a-z]([a-z0-9-]{0,47}[a-z0-9])?$")
 # `serving.knative.dev`, or `autoscaling.knative.dev` namespaces, and they will be rejected."
 RESERVED_NAMESPACES = ("run.googleapis.com", "cloud.googleapis.com", "serving.knative.dev", "autoscaling.knative.dev")
 
-# https://cloud.google.com/resource-manager/docs/creating-managing-labels#requirements
-_LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
-_LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
-
 # The message Cloud Run gives when a revision's container does not start (code 9, FAILED_PRECONDITION;
 # transparency-dev/tesseract issue #413 quotes it from a real google_cloud_run_v2_service rollout).
 _CONTAINER_FAILED = (
@@ -80,19 +79,33 @@ _CONTAINER_FAILED = (
 _MISSING_REVISION = (
     "Revision '{}' does not exist or is deleted. Update all traffic to route to currently available revisions."
 )
+# What Cloud Run answers a request to a private service without an acceptable ID token: a 403 page
+# "Your client does not have permission to get URL / from this server." (HTML there; JSON here).
+_FORBIDDEN = "Your client does not have permission to get URL {path} from this server."
+INVOKER = "roles/run.invoker"
+
+# Cloud Run's request metrics (https://cloud.google.com/monitoring/api/metrics_gcp#gcp-run), written to the
+# metrics sink for every request a service URL answers, on the cloud_run_revision resource.
+REQUEST_COUNT = "run.googleapis.com/request_count"
+REQUEST_LATENCIES = "run.googleapis.com/request_latencies"
+RESOURCE_TYPE = "cloud_run_revision"
 
 
-class CloudRunV2:
+@register
+class CloudRunV2(EmulatedApi):
     """Handlers for run.v2 methods, keyed by discovery method id."""
 
-    def __init__(self, store, operations, served, authorize=None):
-        """`authorize(service_name, tag, headers)` -> None to serve a request to a service URL, or
-        (HTTP status, JSON payload) to refuse it uncounted (Cloud Run's invoker check)."""
-        self.api = Api("run.v2", "google.cloud.run.v2")
-        self._authorize = authorize
-        self._store = store
-        self._operations = operations
-        self.served = served  # every request the service URLs answered, in memory: {time, service, revision, status, latency_ms}
+    document = "run.v2"
+    proto_package = "google.cloud.run.v2"
+    settings = {"failing_images": [], "revision_behaviours": [], "private_services": []}
+
+    def __init__(self, shared):
+        super().__init__(shared)
+        self._store = shared.store
+        self._tokens = shared.tokens
+        self._metrics = shared.metrics
+        self._metrics.describe(REQUEST_COUNT, "DELTA", "INT64", "1")
+        self._metrics.describe(REQUEST_LATENCIES, "DELTA", "DISTRIBUTION", "ms")
         self._answered = {}  # revision id -> requests answered, for the share of failures
         self._listeners = serving.Listeners(self.respond)
         # Template fields that a Revision also has (containers, scaling, timeout, labels, ...).
@@ -109,10 +122,13 @@ class CloudRunV2:
             prefix + "services.revisions.get": (self.get_revision, None),
             prefix + "services.revisions.list": (self.list_revisions, None),
             prefix + "services.revisions.delete": (self.delete_revision, None),
-            prefix + "operations.get": (self.get_operation, None),
-            prefix + "operations.list": (self.list_operations, None),
-            prefix + "operations.wait": (self.wait_operation, ""),
-            prefix + "operations.delete": (self.delete_operation, None),
+            **self.operations.handlers(prefix, _parent),
+            **self.policies.handlers(prefix + "services.", lambda data, variables: self._service(data, variables)["name"], "run."),
+        }
+        self.admin = {
+            ("POST", "failing-images"): self._add_failing_image,
+            ("POST", "revision-behaviour"): self._add_revision_behaviour,
+            ("POST", "private-services"): self._add_private_service,
         }
 
     # -- services --------------------------------------------------------------------------
@@ -149,15 +165,15 @@ class CloudRunV2:
             if current is None:
                 _check_service_id(request.variables["servicesId"])
                 return self._deploy(data, name, None, self._spec(request.body), request.query)
-            _check_etag(request.body.get("etag"), current)
-            spec = _apply_mask(self._spec(current), self._spec(request.body), request.query.get("updateMask"))
+            check_etag(request.body.get("etag"), current["etag"], aborted)
+            spec = apply_mask(self._spec(current), self._spec(request.body), request.query.get("updateMask"))
             return self._deploy(data, name, current, spec, request.query)
 
     def delete_service(self, request):
         with self._store.mutate() as data:
             self._settle(data)
             service = self._service(data, request.variables)
-            _check_etag(request.query.get("etag"), service)
+            check_etag(request.query.get("etag"), service["etag"], aborted)
             if not request.query.get("validateOnly"):
                 self._remove_service(data, service["name"])
             return self._finished(data, _parent(request.variables), typed(SERVICE_TYPE, service))
@@ -169,7 +185,8 @@ class CloudRunV2:
         for revision_name in [n for n in revisions if n.startswith(name + "/revisions/")]:
             del revisions[revision_name]
         self._listeners.close_service(name)
-        data["listeners"].pop(name, None)
+        _listeners(data).pop(name, None)
+        self.policies.forget(data, name)
 
     # -- deploying ------------------------------------------------------------------------
 
@@ -197,7 +214,7 @@ class CloudRunV2:
         else:
             _mark_failed(final, failure)
         final["reconciling"] = False
-        final["etag"] = _etag()  # settling changes the version by itself; the operation reports the settled service
+        final["etag"] = new_etag()  # settling changes the version by itself; the operation reports the settled service
         self._listen(data, final)
         _mark_reconciling(service)
         _services(data)[name] = service
@@ -208,7 +225,7 @@ class CloudRunV2:
             "revision": revision["name"] if revision else None,
         }
         self._settle(data)
-        return self._operations.start(
+        return self.operations.start(
             data,
             parent,
             metadata=typed(SERVICE_TYPE, final),
@@ -268,7 +285,7 @@ class CloudRunV2:
         service.update(spec)
         if template_changed or spec != (self._spec(current) if current else None):
             service["generation"] = str(int(service["generation"]) + 1)
-        service.update({"updateTime": now, "lastModifier": CALLER, "etag": _etag(), "reconciling": False})
+        service.update({"updateTime": now, "lastModifier": CALLER, "etag": new_etag(), "reconciling": False})
         return service
 
     def _new_revision(self, data, service, template):
@@ -293,32 +310,28 @@ class CloudRunV2:
             "observedGeneration": "1",
             "reconciling": True,
             "logUri": _log_uri(name),
-            "containerStatuses": [
-                {"name": c["name"], "imageDigest": _digest(c["image"])} if c.get("name") else {"imageDigest": _digest(c["image"])}
-                for c in template.get("containers", [])
-            ],
-            "etag": _etag(),
+            "containerStatuses": [{"name": c.get("name", ""), "imageDigest": _digest(c["image"])} for c in template.get("containers", [])],
+            "etag": new_etag(),
         }
 
     def _listen(self, data, service):
         """Open the service URL and one URL per tag of `service` (the state a rollout ends in), and
         record them on it."""
-        ports = data["listeners"].setdefault(service["name"], {})
+        ports = _listeners(data).setdefault(service["name"], {})
         tags = [status["tag"] for status in service["trafficStatuses"] if status.get("tag")]
         self._listeners.ensure(ports, service["name"], [""] + tags)
         _set_urls(service, ports)
 
     def close(self):
-        """Stop serving every service URL (the state keeps their ports) and forget what they served."""
+        """Stop serving every service URL (the state keeps their ports) and forget how much they answered."""
         self._listeners.close_all()
-        self.served.clear()
         self._answered.clear()
 
     def restore(self):
         """Bind the listeners of a loaded state again (ports may change if taken)."""
         with self._store.mutate() as data:
-            self._listeners.restore(data["listeners"])
-            for name, ports in data["listeners"].items():
+            self._listeners.restore(_listeners(data))
+            for name, ports in _listeners(data).items():
                 _set_urls(_services(data)[name], ports)
 
     # -- revisions ------------------------------------------------------------------------
@@ -340,7 +353,7 @@ class CloudRunV2:
         with self._store.mutate() as data:
             self._settle(data)
             revision = self._revision(data, request.variables)
-            _check_etag(request.query.get("etag"), revision)
+            check_etag(request.query.get("etag"), revision["etag"], aborted)
             service = _services(data)[revision["service"]]
             revision_id = _short(revision["name"])
             if any(
@@ -354,27 +367,6 @@ class CloudRunV2:
                 del _revisions(data)[revision["name"]]
             return self._finished(data, _parent(request.variables), typed(REVISION_TYPE, revision))
 
-    # -- operations -----------------------------------------------------------------------
-
-    def get_operation(self, request):
-        self._settled()
-        return self._operations.get(_operation_name(request.variables))
-
-    def list_operations(self, request):
-        return self._operations.list(
-            _parent(request.variables), request.query.get("pageSize"), request.query.get("pageToken")
-        )
-
-    def wait_operation(self, request):
-        timeout = float(request.body.get("timeout", "10s").rstrip("s"))
-        operation = self._operations.wait(_operation_name(request.variables), timeout)
-        self._settled()
-        return operation
-
-    def delete_operation(self, request):
-        self._operations.delete(_operation_name(request.variables))
-        return {}
-
     # -- serving --------------------------------------------------------------------------
 
     def respond(self, service_name, tag, headers):
@@ -383,14 +375,14 @@ class CloudRunV2:
         A request the invoker check refuses is answered without reaching a revision or being counted.
 
         A revision whose image matches a revision behaviour (admin) answers that share of its
-        requests with a 503 and takes that much longer. Every answered request is recorded in
-        `served`, where the Monitoring API reads its metrics from."""
+        requests with a 503 and takes that much longer. Every answered request is written to the
+        metrics sink (request_count and request_latencies)."""
         started = time.monotonic()
-        refused = self._authorize(service_name, tag, headers) if self._authorize else None
-        if refused:
-            return (*refused, None)
         with self._store.lock:
-            service = _services(self._settled()).get(service_name)
+            data = self._settled()
+            if not self._may_invoke(data, service_name, tag, headers):
+                return 403, {"error": _FORBIDDEN.format(path="/")}, None
+            service = _services(data).get(service_name)
             revision_id = _pick_revision(service, tag) if service else None
             if revision_id is None:
                 return 503, {"error": f"No revision of '{service_name}' serves this URL."}, None
@@ -408,9 +400,58 @@ class CloudRunV2:
             "env": [variable["name"] for variable in container.get("env", [])],
             "tag": tag or None,
         })
-        self.served.append({"time": time.time(), "service": service_name, "revision": revision_id, "status": status,
-                            "latency_ms": (time.monotonic() - started) * 1000.0})
+        project, location, service_id = service_name.split("/")[1::2]
+        code = str(status)
+        labels = {"response_code": code, "response_code_class": code[0] + "xx"}
+        resource = {"project_id": project, "service_name": service_id, "revision_name": revision_id, "location": location,
+                    "configuration_name": service_id}
+        self._metrics.write(REQUEST_COUNT, labels, RESOURCE_TYPE, resource, 1)
+        self._metrics.write(REQUEST_LATENCIES, labels, RESOURCE_TYPE, resource, (time.monotonic() - started) * 1000.0)
         return status, payload, revision_id
+
+    def _may_invoke(self, data, service_name, tag, headers):
+        """Cloud Run's invoker check. A service whose IAM policy grants roles/run.invoker to allUsers is
+        public; so is one not marked private (admin `private-services`: the emulator leaves services open
+        unless told, where Google's are private unless public). A private service needs an ID token the
+        emulator issued for its URL or the URL called, of an identity the policy names as invoker
+        (`allAuthenticatedUsers`, `user:` or `serviceAccount:`), or of any identity when no one is named:
+        the emulator knows no project roles, through which owners invoke on Google."""
+        invokers = self.policies.members(data, service_name, INVOKER)
+        if "allUsers" in invokers or not any(fnmatch.fnmatchcase(service_name, p) for p in data["admin"]["private_services"]):
+            return True
+        ports = _listeners(data).get(service_name, {})
+        audiences = {serving.url(ports[name]) for name in ("", tag) if name in ports}
+        token = self._tokens.valid(headers, "id")
+        named = {"allAuthenticatedUsers", f"user:{token['email']}", f"serviceAccount:{token['email']}"} if token else set()
+        return bool(token) and token["audience"].rstrip("/") in audiences and (not invokers or bool(invokers & named))
+
+    # -- admin ----------------------------------------------------------------------------
+
+    def _add_failing_image(self, body):
+        if not isinstance(body.get("pattern"), str):
+            raise invalid_argument('Expected {"pattern": "fnmatch glob"}.')
+        return self._append_setting("failing_images", body["pattern"])
+
+    def _add_revision_behaviour(self, body):
+        rule = {"image": "*", "revision": "*", "error_ratio": 0.0, "latency_ms": 0}
+        unknown = set(body) - set(rule)
+        rule.update(body)
+        if unknown or not isinstance(rule["image"], str) or not isinstance(rule["revision"], str):
+            raise invalid_argument('Expected {"image": "fnmatch glob", "revision": "fnmatch glob", "error_ratio": 0..1, '
+                                   '"latency_ms": >= 0}.')
+        if not 0 <= rule["error_ratio"] <= 1 or rule["latency_ms"] < 0:
+            raise invalid_argument("error_ratio must be between 0 and 1 and latency_ms at least 0.")
+        return self._append_setting("revision_behaviours", rule)
+
+    def _add_private_service(self, body):
+        if not isinstance(body.get("service"), str) or set(body) != {"service"}:
+            raise invalid_argument('Expected {"service": "fnmatch glob on the service resource name"}.')
+        return self._append_setting("private_services", body["service"])
+
+    def _append_setting(self, key, value):
+        with self._store.mutate() as data:
+            data["admin"][key].append(value)
+            return {key: data["admin"][key]}
 
     # -- lookups --------------------------------------------------------------------------
 
@@ -429,31 +470,10 @@ class CloudRunV2:
 
     def _finished(self, data, parent, result):
         """The operation of a change that needs no rollout."""
-        return self._operations.start(data, parent, metadata=result, response=result)
+        return self.operations.start(data, parent, metadata=result, response=result)
 
 
 # -- the service object ----------------------------------------------------------------------
-
-
-def _apply_mask(current, patch, update_mask):
-    """`current` with the fields named by `update_mask` taken from `patch`; no mask or "*"
-    replaces them all (AIP-134)."""
-    if update_mask in (None, "", "*"):
-        return patch
-    merged = copy.deepcopy(current)
-    for path in update_mask.split(","):
-        _copy_path(patch, merged, [_camel_case(part) for part in path.strip().split(".")])
-    return merged
-
-
-def _copy_path(source, target, keys):
-    for key in keys[:-1]:
-        source = source.get(key, {})
-        target = target.setdefault(key, {})
-    if keys[-1] in source:
-        target[keys[-1]] = copy.deepcopy(source[keys[-1]])
-    else:
-        target.pop(keys[-1], None)
 
 
 def _first_unready(data, service):
@@ -557,11 +577,6 @@ def _check_service_id(service_id):
         )
 
 
-def _check_etag(etag, resource):
-    if etag and etag != resource["etag"]:
-        raise aborted(f"The etag '{etag}' does not match the current etag of '{resource['name']}'.")
-
-
 def _check_spec(spec):
     template = spec.get("template", {})
     containers = template.get("containers", [])
@@ -570,13 +585,12 @@ def _check_spec(spec):
     for field, mapping in (
         ("service.labels", spec.get("labels", {})),
         ("service.template.labels", template.get("labels", {})),
-    ):
-        _check_labels(field, mapping)
-    for field, mapping in (
         ("service.annotations", spec.get("annotations", {})),
         ("service.template.annotations", template.get("annotations", {})),
     ):
         _check_namespaces(field, mapping)
+    check_labels("service.labels", spec.get("labels", {}))
+    check_labels("service.template.labels", template.get("labels", {}))
     traffic.check(spec.get("traffic", []))
 
 
@@ -587,22 +601,6 @@ def _check_namespaces(field, mapping):
             raise invalid_argument(
                 f"'{key}' is in a reserved namespace: Cloud Run API v2 does not support "
                 f"{', '.join(RESERVED_NAMESPACES)} namespaces.",
-                field=f"{field}[{key}]",
-            )
-
-
-def _check_labels(field, labels):
-    _check_namespaces(field, labels)
-    for key, value in labels.items():
-        if not _LABEL_KEY.match(key):
-            raise invalid_argument(
-                f"Invalid label key '{key}': it must start with a lowercase letter and have at most 63 "
-                "lowercase letters, digits, '_' or '-'.",
-                field=f"{field}[{key}]",
-            )
-        if not _LABEL_VALUE.match(value):
-            raise invalid_argument(
-                f"Invalid label value '{value}': at most 63 lowercase letters, digits, '_' or '-'.",
                 field=f"{field}[{key}]",
             )
 
@@ -666,7 +664,7 @@ def _image_fails(data, image):
 
 def _behaviour(data, image, revision_name):
     """How a revision answers: the first revision behaviour matching its image and its resource name, else all well."""
-    rules = data["admin"].get("revision_behaviours", [])
+    rules = data["admin"]["revision_behaviours"]
     return next((r for r in rules if fnmatch.fnmatchcase(image, r["image"])
                  and fnmatch.fnmatchcase(revision_name, r.get("revision", "*"))), {"error_ratio": 0.0, "latency_ms": 0})
 
@@ -690,6 +688,10 @@ def _rollouts(data):
     return data["resources"].setdefault("run.v2", {}).setdefault("rollouts", {})
 
 
+def _listeners(data):
+    return data["resources"].setdefault("run.v2", {}).setdefault("listeners", {})
+
+
 def _parent(variables):
     location = variables["locationsId"]
     if location not in LOCATIONS:
@@ -702,10 +704,6 @@ def _service_name(variables):
     return f"{_parent(variables)}/services/{variables['servicesId']}"
 
 
-def _operation_name(variables):
-    return f"{_parent(variables)}/operations/{variables['operationsId']}"
-
-
 def _not_found(kind, variables, resource_id):
     return not_found(
         f"Resource '{resource_id}' of kind '{kind}' in region '{variables['locationsId']}' "
@@ -715,7 +713,7 @@ def _not_found(kind, variables, resource_id):
 
 def _page(field, items, query):
     items, next_token = paging.page(items, query.get("pageSize"), query.get("pageToken"))
-    return {field: items, "nextPageToken": next_token} if next_token else {field: items}
+    return {field: items, "nextPageToken": next_token}
 
 
 def _short(name):
@@ -738,21 +736,8 @@ def _revision_conditions(failure, now):
     ]
 
 
-def _ready_condition(revision):
-    return next(c for c in revision["conditions"] if c["type"] == "Ready")
-
-
 def _condition(kind, state, now):
     return {"type": kind, "state": state, "lastTransitionTime": now}
-
-
-def _camel_case(name):
-    head, *rest = name.split("_")
-    return head + "".join(word.capitalize() for word in rest)
-
-
-def _etag():
-    return f'"{uuid.uuid4().hex}"'
 
 
 def _now():

@@ -10,40 +10,36 @@ import json
 import os
 import threading
 
-
-# Admin config defaults. Cloud Run's request metrics are 60-second samples, visible up to 180 s after
-# they close (https://cloud.google.com/monitoring/api/metrics_gcp#gcp-run, run.googleapis.com/request_count).
-CONFIG = {"operation_seconds": 0, "monitoring_sample_seconds": 60, "monitoring_lag_seconds": 180}
-
-
-def empty_state():
-    return {
-        "resources": {},  # API name -> collection -> resource name -> stored object
-        "operations": {},  # operation name -> stored operation
-        "listeners": {},  # service name -> {tag ("" for the service URL): port}
-        "admin": {
-            "faults": [],
-            "failing_images": [],
-            "revision_behaviours": [],
-            "failing_operations": [],
-            "config": dict(CONFIG),
-        },
-        "log": [],
-    }
+# Admin config every API shares: how long an operation stays not done.
+CONFIG = {"operation_seconds": 0}
 
 
 class Store:
-    def __init__(self, state_dir):
+    def __init__(self, state_dir, settings, config):
+        """`settings` and `config`: the admin defaults the registered APIs add (registry.admin_defaults)."""
         self.path = os.path.join(state_dir, "state.json")
         self.lock = threading.RLock()
+        self._settings = settings
+        self._config = {**CONFIG, **config}
         self.data = self._load()
 
+    def empty_state(self):
+        return {
+            "resources": {},  # API (discovery document) -> collection -> resource name -> stored object
+            "operations": {},  # API -> operation name -> stored operation
+            "policies": {},  # API -> resource name -> IAM policy
+            "admin": {"faults": [], "failing_operations": [], **copy.deepcopy(self._settings), "config": dict(self._config)},
+            "log": [],
+        }
+
     def _load(self):
+        empty = self.empty_state()
         if not os.path.exists(self.path):
-            return empty_state()
+            return empty
         with open(self.path, encoding="utf-8") as handle:
-            state = {**empty_state(), **json.load(handle)}
-        state["admin"]["config"] = {**CONFIG, **state["admin"]["config"]}  # keys added since the state was written
+            state = {**empty, **json.load(handle)}
+        # settings and config keys added since the state was written
+        state["admin"] = {**empty["admin"], **state["admin"], "config": {**empty["admin"]["config"], **state["admin"]["config"]}}
         return state
 
     @contextlib.contextmanager
@@ -61,7 +57,7 @@ class Store:
     def reset(self):
         with self.mutate() as data:
             data.clear()
-            data.update(empty_state())
+            data.update(self.empty_state())
 
     def _save(self):
         temporary = f"{self.path}.tmp"

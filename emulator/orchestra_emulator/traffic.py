@@ -54,23 +54,10 @@ def _check_target(target, field):
         raise invalid_argument(f"Traffic target type must be {LATEST} or {REVISION}.", field=f"{field}.type")
 
 
-def missing_revision(targets, known):
-    """The first revision a REVISION target names that is not in `known`, else None. Google accepts
-    such traffic and fails the rollout (see run_v2._first_unready)."""
-    return next((t["revision"] for t in targets if t["type"] == REVISION and t["revision"] not in known), None)
-
-
 def statuses(targets):
     """trafficStatuses for `targets` once they serve. A LATEST status carries no revision, as on Google
     (firebase-tools src/gcp/runv2.ts quotes a Ready service reading
     `"trafficStatuses": [{"percent": 100, "type": "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST"}]`; gcloud
-    resolves LATEST from `latestReadyRevision`, command_lib/run/v2/instance_split.py). Zero percents are
-    omitted, as proto3 JSON omits defaults. Tag URIs are added by the caller once their listeners are open."""
-    result = []
-    for target in targets:
-        status = {"type": target["type"]}
-        for key in ("revision", "percent", "tag"):
-            if target.get(key):
-                status[key] = target[key]
-        result.append(status)
-    return result
+    resolves LATEST from `latestReadyRevision`, command_lib/run/v2/instance_split.py). Tag URIs are added
+    by the caller once their listeners are open."""
+    return [{key: target[key] for key in ("type", "revision", "percent", "tag") if key in target} for target in targets]

@@ -1,0 +1,59 @@
+"""The metrics sink: time series that any API writes and Monitoring v3 `timeSeries.list` reads.
+
+A writer describes each metric type once (metric kind, value type, unit) and writes points: a value at
+a time for one series, named by its metric type and labels and its monitored resource type and labels
+(`project_id` among them, as on every Google Cloud resource). Points are kept in memory: a reset or a
+restart forgets them. `series` groups them into samples aligned on multiples of the sample length
+since the epoch; what a sample's values make (a sum, a distribution, the last value) is Monitoring's.
+"""
+
+import math
+import threading
+import time
+
+
+class Sink:
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._descriptors = {}  # metric type -> (metric kind, value type, unit)
+        self._points = {}  # (metric type, metric labels, resource type, resource labels) -> [(time, value)]
+
+    def describe(self, metric_type, kind, value_type, unit):
+        self._descriptors[metric_type] = (kind, value_type, unit)
+
+    def descriptor(self, metric_type):
+        """(metric kind, value type, unit) of a described metric type, else None."""
+        return self._descriptors.get(metric_type)
+
+    def write(self, metric_type, metric_labels, resource_type, resource_labels, value, at=None):
+        """Add a point (`at`: epoch seconds, now by default) to a series of a described metric type. A
+        point of a DISTRIBUTION metric is one measurement."""
+        if metric_type not in self._descriptors:
+            raise ValueError(f"Metric type {metric_type} is not described.")
+        key = (metric_type, tuple(sorted(metric_labels.items())), resource_type, tuple(sorted(resource_labels.items())))
+        with self._lock:
+            self._points.setdefault(key, []).append((time.time() if at is None else at, value))
+
+    def clear(self):
+        with self._lock:
+            self._points.clear()
+
+    def series(self, project, sample_seconds, visible_until):
+        """The series of `project` with their samples that closed by `visible_until`:
+        [{"metric", "resource", "metricKind", "valueType", "unit", "sample_seconds", "samples": {start: [values]}}]."""
+        with self._lock:
+            found = [(key, list(points)) for key, points in self._points.items() if dict(key[3]).get("project_id") == project]
+        series = []
+        for (metric_type, metric_labels, resource_type, resource_labels), points in sorted(found):
+            samples = {}
+            for at, value in points:
+                start = math.floor(at / sample_seconds) * sample_seconds
+                if start + sample_seconds <= visible_until:
+                    samples.setdefault(start, []).append(value)
+            if samples:
+                kind, value_type, unit = self._descriptors[metric_type]
+                series.append({"metric": {"type": metric_type, "labels": dict(metric_labels)},
+                               "resource": {"type": resource_type, "labels": dict(resource_labels)},
+                               "metricKind": kind, "valueType": value_type, "unit": unit,
+                               "sample_seconds": sample_seconds, "samples": samples})
+        return series
