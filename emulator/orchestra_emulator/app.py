@@ -18,7 +18,6 @@ from orchestra_emulator.state import Store
 from orchestra_emulator import monitoring_v3, run_v2  # noqa: F401
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-OPERATION = "GoogleLongrunningOperation"
 
 
 @dataclasses.dataclass
@@ -107,7 +106,7 @@ class Emulator:
             if body_field is not None else {},
             headers,
         )
-        failure = self.admin.take_failing_operation(http_method, path) if method.response_ref == OPERATION else None
+        failure = self.admin.take_failing_operation(http_method, path) if api.api.is_operation(method.response_ref) else None
         result = self._failed_operation(api, variables, failure) if failure else handler(request)
         if method.response_ref:
             result = api.api.encode_response(method.response_ref, result, wants_enum_numbers(query))

@@ -109,6 +109,7 @@ _INT_RANGES = {
 }
 _DURATION = re.compile(r"^-?\d+(\.\d{1,9})?s$")
 _GLOBAL_PARAMETER = "$alt"
+_OPERATION_FIELDS = frozenset({"name", "done", "metadata", "response", "error"})
 
 
 def load_document(name):
@@ -195,6 +196,11 @@ class Api:
             if variables is not None:
                 return method, variables
         return None
+
+    def is_operation(self, ref):
+        """Whether the schema `ref` is google.longrunning.Operation (documents name it `Operation` or
+        `GoogleLongrunningOperation`)."""
+        return ref is not None and _OPERATION_FIELDS <= set(self.schemas[ref].get("properties", {}))
 
     # -- input ---------------------------------------------------------------------------
 

@@ -32,12 +32,18 @@ class _ApiHandler(BaseHTTPRequestHandler):
         pass
 
 
+def bind(host, port, state_dir):
+    """An HTTP server (not serving yet) for a new Emulator on `state_dir`, kept as its `emulator`."""
+    os.makedirs(state_dir, exist_ok=True)
+    httpd = ThreadingHTTPServer((host, port), _ApiHandler)
+    httpd.emulator = Emulator(state_dir)
+    return httpd
+
+
 def serve(host, port, state_dir):
     """Serve until SIGTERM/SIGINT or POST /_emulator/shutdown; a pidfile marks the process."""
-    os.makedirs(state_dir, exist_ok=True)
-    emulator = Emulator(state_dir)
-    httpd = ThreadingHTTPServer((host, port), _ApiHandler)
-    httpd.emulator = emulator
+    httpd = bind(host, port, state_dir)
+    emulator = httpd.emulator
     pidfile = os.path.join(state_dir, "emulator.pid")
     with open(pidfile, "w", encoding="utf-8") as handle:
         handle.write(str(os.getpid()))
