@@ -1,5 +1,5 @@
 """The emulator's token endpoints driven by google-auth's own flows, token checks on API calls, and
-private services that need an ID token for their URL."""
+private services that need an ID token for their URL, of an invoker their IAM policy names."""
 
 import json
 import urllib.error
@@ -12,6 +12,7 @@ from google.auth import credentials as gcreds
 from google.auth import identity_pool, impersonated_credentials, jwt
 from google.auth.transport.requests import AuthorizedSession, Request
 from google.cloud import run_v2
+from google.iam.v1 import iam_policy_pb2, policy_pb2
 from google.oauth2 import credentials as user_credentials
 from google.oauth2 import service_account
 from run_helpers import PARENT, create, latest, set_traffic
@@ -206,3 +207,26 @@ def test_a_private_service_needs_an_id_token_for_its_url(emulator, key_info):
     assert get(tag_url, id_token(service.uri)) == 200  # the service URL as audience, on a tag URL
     assert get(tag_url, id_token(tag_url)) == 200
     assert get(other.uri) == 200  # not marked: open
+
+
+def test_the_invoker_check_reads_the_services_iam_policy(emulator, key_info):
+    services = run_client(emulator, gcreds.AnonymousCredentials())
+    service = create(services, "private-app")
+    emulator.admin("private-services", {"service": "projects/*/services/private-*"})
+    creds = service_account.IDTokenCredentials.from_service_account_info(key_info, target_audience=service.uri)
+    creds.refresh(Request())
+    ci = {"Authorization": "Bearer " + creds.token}  # ci@demo.iam.gserviceaccount.com
+
+    def grant(*members):
+        binding = policy_pb2.Binding(role="roles/run.invoker", members=members)
+        services.set_iam_policy(request=iam_policy_pb2.SetIamPolicyRequest(resource=service.name, policy=policy_pb2.Policy(bindings=[binding])))
+
+    assert (get(service.uri), get(service.uri, ci)) == (403, 200)  # no invoker named: any identity with a token
+    grant("serviceAccount:other@demo.iam.gserviceaccount.com")
+    assert get(service.uri, ci) == 403
+    grant("serviceAccount:other@demo.iam.gserviceaccount.com", "serviceAccount:" + key_info["client_email"])
+    assert (get(service.uri), get(service.uri, ci)) == (403, 200)
+    grant("allAuthenticatedUsers")
+    assert (get(service.uri), get(service.uri, ci)) == (403, 200)
+    grant("allUsers")  # public, though marked private
+    assert get(service.uri) == 200
