@@ -66,7 +66,7 @@ requirements:
   - google-api-core >= 2.19
 """
 
-    # The options that name a Cloud Run service (LOCATION_ARGSPEC in module_utils/_run.py).
+    # The options that name a Cloud Run service (LOCATION_ARGSPEC in module_utils/_gcp.py).
     CLOUD_RUN_SERVICE = r"""
 options:
   name:

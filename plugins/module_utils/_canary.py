@@ -17,9 +17,8 @@ import time
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.urls import open_url
 
-from ._gcp import GcpError
-from ._run import (LOCATION_ARGSPEC, RUN_LIBRARIES, STABLE_ANNOTATION, check_region, read_service, routed_revision,
-                   run_v2, service_path, short_name, tagged_revisions)
+from ._gcp import LOCATION_ARGSPEC, GcpError, short_name
+from ._run import RUN_LIBRARIES, STABLE_ANNOTATION, check_region, read_service, routed_revision, run_v2, service_path, tagged_revisions
 
 REQUEST_COUNT = "run.googleapis.com/request_count"
 REQUEST_LATENCIES = "run.googleapis.com/request_latencies"
@@ -205,16 +204,10 @@ def read_metrics(session, p, start, end):
     interval = dict(interval_startTime=_stamp(start), interval_endTime=_stamp(end))
 
     def series(metric, reducer, group_by):
-        found, token = [], None
-        while True:
-            page = session.execute("read %s of" % metric.rsplit("/", 1)[-1], "Cloud Run service %s" % p["name"], service.list(
-                name="projects/" + session.project, filter='metric.type = "%s" AND %s' % (metric, base),
-                aggregation_alignmentPeriod="%ds" % p["window"], aggregation_perSeriesAligner="ALIGN_DELTA",
-                aggregation_crossSeriesReducer=reducer, aggregation_groupByFields=group_by, pageToken=token, **interval))
-            found += page.get("timeSeries", [])
-            token = page.get("nextPageToken")
-            if not token:
-                return found
+        return session.execute_all("read %s of" % metric.rsplit("/", 1)[-1], "Cloud Run service %s" % p["name"], lambda token: service.list(
+            name="projects/" + session.project, filter='metric.type = "%s" AND %s' % (metric, base),
+            aggregation_alignmentPeriod="%ds" % p["window"], aggregation_perSeriesAligner="ALIGN_DELTA",
+            aggregation_crossSeriesReducer=reducer, aggregation_groupByFields=group_by, pageToken=token, **interval), "timeSeries")
 
     stats = {}
     for s in series(REQUEST_COUNT, "REDUCE_SUM", ["resource.labels.revision_name", "metric.labels.response_code_class"]):

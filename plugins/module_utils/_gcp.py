@@ -1,9 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: orchestra.gcp contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The one GCP layer of orchestra.gcp: credentials, clients, retries, operations and errors.
+"""The one GCP layer of orchestra.gcp: credentials, clients, retries, operations, errors, and what every
+resource family shares (read-modify-write with etags, listing, labels, options tables, messages).
 
 PRIVATE to this collection: modules and action plugins of orchestra.gcp use it; nothing else should.
+README.md beside this file says, for the author of a new family, what to reuse from here and where the
+family's own code goes, with Cloud Run as the worked example.
 
 A module's work is a function ``logic(session) -> result`` that lives in module_utils. A
 ``Session`` carries the validated parameters, check mode, the resolved credentials and the
@@ -30,6 +33,7 @@ import os
 import re
 import time
 import traceback
+from collections.abc import Mapping, Sequence
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
@@ -70,6 +74,15 @@ AUTH_ARGSPEC = dict(
     request_timeout=dict(type="float", default=60.0),
 )
 AUTH_MUTUALLY_EXCLUSIVE = [["service_account_file", "service_account_contents"]]
+# The options that name a regional resource, and those of a change that is a long-running operation.
+LOCATION_ARGSPEC = dict(
+    name=dict(type="str", required=True),
+    region=dict(type="str", required=True, aliases=["location"]),
+)
+WAIT_ARGSPEC = dict(
+    wait=dict(type="bool", default=True),
+    wait_timeout=dict(type="int", default=600),
+)
 
 # Statuses worth retrying: the call did not happen or the service asked us to come back.
 TRANSIENT_HTTP_CODES = (429, 500, 502, 503, 504)
@@ -148,6 +161,148 @@ def api_error(action, resource, exc, **result):
     hint = HINTS.get(status, "see the message above")
     return GcpError("Failed to %s %s: %s (%s): %s. Hint: %s." % (action, resource, status, exc.code, message, hint),
                     status=status, **result)
+
+
+# ---------------------------------------------------------------- names, data and messages
+
+def short_name(resource_name):
+    """The last segment of a full resource name: ``projects/p/locations/l/services/s`` -> ``s``."""
+    return resource_name.rsplit("/", 1)[-1] if resource_name else ""
+
+
+def to_dict(message):
+    """A proto-plus message as plain data: snake_case keys, enum names."""
+    return type(message).to_dict(message, use_integers_for_enums=False, preserving_proto_field_name=True)
+
+
+def invalid(resource, problems, what="parameters"):
+    """The error for input refused before any call: it names the resource and every problem, and says that nothing changed."""
+    return GcpError("Invalid %s for %s: %s. Nothing was changed." % (what, resource, "; ".join(problems)))
+
+
+# ---------------------------------------------------------------- labels
+
+# Google's rules for labels, the same in every API (https://cloud.google.com/resource-manager/docs/labels-overview).
+LABEL_KEY_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+LABEL_VALUE_RE = re.compile(r"^[a-z0-9_-]{0,63}$")
+MAX_LABELS = 64
+
+
+def label_problems(labels):
+    """What breaks Google's label rules in ``labels``, one sentence each."""
+    problems = ["label key %r must start with a lowercase letter and hold at most 63 lowercase letters, digits, '_' or '-'" % key
+                for key in labels or {} if not LABEL_KEY_RE.match(str(key))]
+    problems += ["label value %r (key %r) must hold at most 63 lowercase letters, digits, '_' or '-'" % (value, key)
+                 for key, value in (labels or {}).items() if not LABEL_VALUE_RE.match(str(value))]
+    if len(labels or {}) > MAX_LABELS:
+        problems.append("%d labels is more than the %d a resource can hold" % (len(labels), MAX_LABELS))
+    return problems
+
+
+def merge_labels(want, have, purge):
+    """The labels (or annotations) to write: ``want``, and unless ``purge`` the live ones it does not name, as
+    amazon.aws's ``purge_tags`` does."""
+    return dict(want) if purge else dict(have or {}, **want)
+
+
+# ---------------------------------------------------------------- options of a resource
+
+class Option:
+    """One option of a resource and the API field behind it.
+
+    A family lists its resource's options once, name -> Option, and that table gives the module's argument spec
+    (``argument_spec``), the options as a live resource holds them (``read_options``), the writing of options into
+    a new resource (``write_options``) and the options that differ (``changed_options``).
+
+    ``field`` is a dotted path from the resource to the API field (``template.containers.0.image``: a number is an
+    index, a segment after a map is its key); ``choices`` maps the option's values to the API enum's names; ``read``
+    (of the resource) and ``write`` (of the resource and the value) replace the path for a field that needs more;
+    ``same(want, have)`` replaces equality. Proto3 cannot tell a zero value from an unset one, so neither can the
+    comparison: 0, "", [] and {} equal an unset option. Other keywords are the family's own, as ``tags``.
+    """
+
+    def __init__(self, spec, field=None, choices=None, read=None, write=None, same=None, **tags):
+        self.spec = spec
+        self.field = field
+        self.choices = choices
+        self._read = read
+        self._write = write
+        self._same = same
+        self.tags = tags
+
+    def read(self, resource):
+        if self._read:
+            return self._read(resource)
+        value = _at_path(resource, self.field)
+        if self.choices:
+            return next((k for k, v in self.choices.items() if v == getattr(value, "name", value)), None)
+        if isinstance(value, Mapping):
+            return dict(value)
+        if isinstance(value, Sequence) and not isinstance(value, str):
+            return list(value)
+        return None if value == "" else value
+
+    def write(self, resource, value):
+        if self._write:
+            return self._write(resource, value)
+        _set_path(resource, self.field, self.choices[value] if self.choices else value)
+
+    def same(self, want, have):
+        if self._same:
+            return self._same(want, have)
+        return _proto3(want) == _proto3(have)
+
+
+def _proto3(value):
+    return None if value in (0, "", [], {}, None) and value is not False else value
+
+
+def _at_path(message, path):
+    for part in path.split("."):
+        if message is None:
+            return None
+        if part.isdigit():
+            message = message[int(part)] if len(message) > int(part) else None
+        elif isinstance(message, Mapping):
+            message = message.get(part)
+        else:
+            message = getattr(message, part)
+    return message
+
+
+def _set_path(message, path, value):
+    *parents, last = path.split(".")
+    for part in parents:
+        if part.isdigit():
+            while len(message) <= int(part):
+                message.append({})
+            message = message[int(part)]
+        else:
+            message = getattr(message, part)
+    if isinstance(message, Mapping):
+        message[last] = value
+    else:
+        setattr(message, last, value)
+
+
+def argument_spec(options):
+    return {name: option.spec for name, option in options.items()}
+
+
+def read_options(options, resource):
+    """Each option as ``resource`` (a live one) holds it."""
+    return {name: option.read(resource) for name, option in options.items()}
+
+
+def write_options(options, resource, want):
+    """Write the options ``want`` names into ``resource`` (a copy of the live one), leaving every other field alone."""
+    for name, value in want.items():
+        options[name].write(resource, value)
+
+
+def changed_options(options, want, have):
+    """The names of the options in ``want`` that ``have`` (read_options of the live resource) holds otherwise."""
+    return sorted(name for name, value in want.items() if not options[name].same(value, have.get(name)))
 
 
 def _service_account_key(text, what, scopes):
@@ -383,8 +538,13 @@ class Session:
             http=google_auth_httplib2.AuthorizedHttp(self._resolve()[0], http=httplib2.Http(timeout=self.params["request_timeout"])),
             client_options={"api_endpoint": endpoint} if endpoint else None))
 
-    def execute(self, action, resource, request):
-        """Run a google-api-python-client ``request`` with the retry policy; errors become a ``GcpError``."""
+    def _retry(self, idempotent):
+        """The retry policy for a call that is safe to repeat; none for one that is not (a retried Secret Manager
+        addVersion would add two versions), so that it runs once and a failure is reported as it is."""
+        return self.retry if idempotent else None
+
+    def execute(self, action, resource, request, idempotent):
+        """Run a google-api-python-client ``request`` (retried when ``idempotent``); errors become a ``GcpError``."""
         from googleapiclient import errors as gerrors  # imported by discovery(), which made the request
 
         def attempt():
@@ -396,46 +556,94 @@ class Session:
                 except (KeyError, TypeError, ValueError):
                     message = e.reason
                 raise gexc.from_http_status(e.resp.status, message)
-        return _translated(action, resource, self.retry(attempt))
+        retry = self._retry(idempotent)
+        return _translated(action, resource, retry(attempt) if retry else attempt)
 
-    def call(self, action, resource, method, *args, **kwargs):
-        """Call a client method with the retry policy; API errors become a ``GcpError``."""
-        return _translated(action, resource, method, *args, retry=self.retry,
+    def execute_all(self, action, resource, request_for, key):
+        """Every item under ``key`` of a paged google-api-python-client list: ``request_for(page_token)`` makes the
+        request of each page, each executed with the retry policy and its errors translated."""
+        found, token = [], None
+        while True:
+            page = self.execute(action, resource, request_for(token), idempotent=True)
+            found += page.get(key, [])
+            token = page.get("nextPageToken")
+            if not token:
+                return found
+
+    def call(self, action, resource, method, *args, idempotent, **kwargs):
+        """Call a client method, retried when ``idempotent`` says it is safe to repeat; API errors become a ``GcpError``.
+
+        Safe to repeat: reads, and writes that a repeat cannot apply twice: a create of a named resource (a repeat
+        finds it ALREADY_EXISTS) or an update or delete guarded by an etag (a repeat finds the etag changed)."""
+        return _translated(action, resource, method, *args, retry=self._retry(idempotent),
                            timeout=self.params["request_timeout"], **kwargs)
 
     def get(self, action, resource, method, *args, **kwargs):
-        """Like ``call`` for reads, but a missing resource is ``None``."""
+        """Read a resource; a missing one is ``None``."""
         try:
-            return self.call(action, resource, method, *args, **kwargs)
+            return self.call(action, resource, method, *args, idempotent=True, **kwargs)
         except GcpError as e:
             if e.status == "NOT_FOUND":
                 return None
             raise
 
-    def wait(self, operation, action, resource, timeout, read_partial=None):
-        """Wait for a long-running operation on a monotonic deadline and return its result.
+    def list(self, action, resource, method, *args, **kwargs):
+        """Every item of a paged list call, as a list: the pages after the first are fetched, with the retry policy,
+        inside the error translation too."""
+        return _translated(action, resource, lambda: list(self.call(action, resource, method, *args, idempotent=True, **kwargs)))
 
-        On an operation error or on timeout, raise ``GcpError`` with what ``read_partial()``
-        returns (the resource as it now stands) so the user sees the partial state.
-        """
+    def read_modify_write(self, resource, read, build, write, conflicts, attempts=3):
+        """Read the live resource, ``build(current)`` the change from it, and ``write(current, change)`` it guarded by
+        the live etag. When the write finds that someone else changed the resource in between (a status in
+        ``conflicts``: Cloud Run and IAM say ABORTED, Secret Manager FAILED_PRECONDITION), read again and rebuild
+        rather than overwrite, at most ``attempts`` times.
+
+        ``build`` returns ``(change, info)``; a change of None means nothing to do. In check mode nothing is written.
+        Returns ``(current, change, info, written)``: ``written`` is what ``write`` returned (an operation), or None."""
+        for attempt in range(attempts):
+            current = read()
+            change, info = build(current)
+            if change is None or self.check_mode:
+                return current, change, info, None
+            try:
+                return current, change, info, write(current, change)
+            except GcpError as e:
+                if e.status not in conflicts or attempt == attempts - 1:
+                    raise
+
+    def finish(self, operation, action, resource, read, key, explain=None):
+        """What ``operation`` leaves once it is done (its response: for a create or an update, the resource as the
+        change left it); when the wait option is off, the resource as ``read()`` returns it at once.
+
+        On an operation error or a timeout, the ``GcpError`` carries the resource as it now stands under ``key`` (the
+        partial state), with what ``explain(resource, message)`` adds to the message."""
+        if not self.params["wait"]:
+            return read()
+        try:
+            return self.wait(operation, action, resource, self.params["wait_timeout"])
+        except GcpError as e:
+            found = read()
+            raise GcpError(e.msg + (explain(found, e.msg) if explain else ""), status=e.status,
+                           **{key: to_dict(found) if found is not None else None})
+
+    def wait(self, operation, action, resource, timeout):
+        """Wait for a long-running operation on a monotonic deadline and return its response; on an operation error or
+        on timeout, raise ``GcpError``."""
         deadline = time.monotonic() + timeout
         pause = 0.1
         name = operation.operation.name
         while not _translated("poll operation %s to %s" % (name, action), resource, operation.done, retry=self.retry):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                partial = read_partial() if read_partial else {}
                 raise GcpError("Timed out after %ss waiting to %s %s (operation %s is still running; the "
                                "partial state is returned). Hint: re-run to converge, or raise wait_timeout."
-                               % (timeout, action, resource, name), **partial)
+                               % (timeout, action, resource, name))
             time.sleep(min(pause, remaining))
             pause = min(pause * 1.5, 5.0)
         error = operation.exception()
         if error is not None:
-            partial = read_partial() if read_partial else {}
             status, message = describe_api_error(error)
-            raise GcpError("Failed to %s %s: operation %s failed: %s: %s" % (
-                action, resource, name, status, message), **partial)
+            raise GcpError("Failed to %s %s: operation %s failed: %s: %s" % (action, resource, name, status, message), status=status)
         return operation.result()
 
 
@@ -488,5 +696,7 @@ class GcpModule:
         try:
             result = logic(session)
         except GcpError as e:
-            self.module.fail_json(msg=e.msg, **e.result)
+            self.module.fail_json(msg=e.msg, exception=traceback.format_exc(), **e.result)
+        if not (result.get("changed") or self.module._diff):
+            result.pop("diff", None)  # a diff says what changed: there is none to show, and none was asked for
         self.module.exit_json(**result)

@@ -18,9 +18,9 @@ import json
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ._gcp import GcpError
-from ._run import (LOCATION_ARGSPEC, RUN_LIBRARIES, SERVICE_SPEC, STABLE_ANNOTATION, TEMPLATE_KEYS, changed_keys, check_region,
-                   desired_spec, read_service, rejected_revisions, routed_revision, run_v2, service_path, short_name, spec_of,
+from ._gcp import LOCATION_ARGSPEC, GcpError, short_name
+from ._run import (RUN_LIBRARIES, SERVICE_SPEC, STABLE_ANNOTATION, TEMPLATE_KEYS, changed_keys, check_region,
+                   desired_spec, read_service, rejected_revisions, routed_revision, run_v2, service_path, spec_of,
                    tagged_revisions)
 
 STATUS_SPEC = dict(argument_spec=dict(
@@ -137,7 +137,7 @@ def plan_of(status, revision, steps, p):
 
 def _images(session, service, resource):
     """Revision short name -> image, for every revision of the service."""
-    listed = session.call("list revisions of", resource, session.client(run_v2.RevisionsClient).list_revisions,
+    listed = session.list("list revisions of", resource, session.client(run_v2.RevisionsClient).list_revisions,
                           parent=service.name)
     return {short_name(r.name): (r.containers[0].image if r.containers else None) for r in listed}
 

@@ -14,7 +14,8 @@ import random
 import re
 import string
 
-from ._gcp import GcpError
+from ._gcp import (LOCATION_ARGSPEC, WAIT_ARGSPEC, GcpError, Option, argument_spec, changed_options, invalid,
+                   label_problems, merge_labels, read_options, short_name, to_dict, write_options)
 
 try:
     from google.cloud import run_v2
@@ -49,8 +50,6 @@ RESERVED_ENV = frozenset(["PORT", "K_SERVICE", "K_REVISION", "K_CONFIGURATION"])
 SERVICE_NAME_RE = re.compile(r"^[a-z]([-a-z0-9]{0,47}[a-z0-9])?$")
 DNS_LABEL_RE = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 SUFFIX_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-LABEL_KEY_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
-LABEL_VALUE_RE = re.compile(r"^[a-z0-9_-]{0,63}$")
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 SECRET_VERSION_RE = re.compile(r"^([1-9][0-9]*|latest)$")
 CPU_RE = re.compile(r"^(\d+(?:\.\d+)?)(m?)$")
@@ -65,53 +64,6 @@ INGRESS = {"all": "INGRESS_TRAFFIC_ALL", "internal": "INGRESS_TRAFFIC_INTERNAL_O
            "internal-and-cloud-load-balancing": "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"}
 EXECUTION_ENVIRONMENTS = {"gen1": "EXECUTION_ENVIRONMENT_GEN1", "gen2": "EXECUTION_ENVIRONMENT_GEN2"}
 VPC_EGRESS = {"all-traffic": "ALL_TRAFFIC", "private-ranges-only": "PRIVATE_RANGES_ONLY"}
-
-LOCATION_ARGSPEC = dict(
-    name=dict(type="str", required=True),
-    region=dict(type="str", required=True, aliases=["location"]),
-)
-WAIT_ARGSPEC = dict(
-    wait=dict(type="bool", default=True),
-    wait_timeout=dict(type="int", default=600),
-)
-
-TEMPLATE_KEYS = ("image", "command", "args", "port", "env", "secret_env", "cpu", "memory", "min_instances",
-                 "max_instances", "concurrency", "timeout", "execution_environment", "service_account",
-                 "vpc_connector", "vpc_egress", "revision")
-SERVICE_KEYS = ("ingress", "labels", "annotations")
-
-SERVICE_SPEC = dict(
-    argument_spec=dict(
-        LOCATION_ARGSPEC, **WAIT_ARGSPEC,
-        state=dict(type="str", default="present", choices=["present", "absent"]),
-        image=dict(type="str"),
-        command=dict(type="list", elements="str"),
-        args=dict(type="list", elements="str"),
-        port=dict(type="int"),
-        env=dict(type="dict"),
-        secret_env=dict(type="dict", no_log=False),  # secret names and versions, never values
-        cpu=dict(type="str"),
-        memory=dict(type="str"),
-        min_instances=dict(type="int"),
-        max_instances=dict(type="int"),
-        concurrency=dict(type="int"),
-        timeout=dict(type="int"),
-        execution_environment=dict(type="str", choices=sorted(EXECUTION_ENVIRONMENTS)),
-        ingress=dict(type="str", choices=sorted(INGRESS)),
-        service_account=dict(type="str"),
-        vpc_connector=dict(type="str"),
-        vpc_egress=dict(type="str", choices=sorted(VPC_EGRESS)),
-        labels=dict(type="dict"),
-        purge_labels=dict(type="bool", default=True),
-        annotations=dict(type="dict"),
-        purge_annotations=dict(type="bool", default=True),
-        traffic=dict(type="str", default="latest", choices=["latest", "revision", "none"]),
-        tag=dict(type="str"),
-        revision_suffix=dict(type="str"),
-    ),
-    required_if=[("state", "present", ["image"])],
-    libraries=RUN_LIBRARIES,
-)
 
 TRAFFIC_SPEC = dict(
     argument_spec=dict(
@@ -139,19 +91,6 @@ def service_path(project, region, name):
     return "projects/%s/locations/%s/services/%s" % (project, region, name)
 
 
-def short_name(resource_name):
-    return resource_name.rsplit("/", 1)[-1] if resource_name else ""
-
-
-def to_dict(message):
-    """A proto-plus message as plain data: snake_case keys, enum names."""
-    return type(message).to_dict(message, use_integers_for_enums=False, preserving_proto_field_name=True)
-
-
-def _enum_key(mapping, value):
-    return next((k for k, v in mapping.items() if v == value), None)
-
-
 def cpu_millis(value):
     """'1' -> 1000, '0.5' -> 500, '500m' -> 500; None when malformed."""
     m = CPU_RE.match(str(value))
@@ -171,18 +110,9 @@ def memory_mib(value):
 
 # ---------------------------------------------------------------- validation
 
-def _problems_in_map(what, mapping, key_re, value_re):
-    problems = []
-    for key, value in (mapping or {}).items():
-        if key_re and not key_re.match(str(key)):
-            problems.append("%s key %r must start with a lowercase letter and hold at most 63 lowercase letters, "
-                            "digits, '_' or '-'" % (what, key))
-        if value_re and not value_re.match(str(value)):
-            problems.append("%s value %r (key %r) must hold at most 63 lowercase letters, digits, '_' or '-'"
-                            % (what, value, key))
-        if what == "annotation" and str(key).split("/", 1)[0] in RESERVED_NAMESPACES:
-            problems.append("annotation %r is in a namespace Cloud Run reserves (%s)" % (key, ", ".join(RESERVED_NAMESPACES)))
-    return problems
+def _annotation_problems(annotations):
+    return ["annotation %r is in a namespace Cloud Run reserves (%s)" % (key, ", ".join(RESERVED_NAMESPACES))
+            for key in annotations or {} if str(key).split("/", 1)[0] in RESERVED_NAMESPACES]
 
 
 # What Google fills in when a template leaves these out (tests/fixtures/google/run_v2_service_latest.json; cpu and
@@ -216,7 +146,7 @@ REGION_PROBLEM = "region %r is not a Cloud Run region (see https://cloud.google.
 
 def check_region(region, resource):
     if region not in REGIONS:
-        raise GcpError("Invalid parameters for %s: %s. Nothing was changed." % (resource, REGION_PROBLEM % region))
+        raise invalid(resource, [REGION_PROBLEM % region])
 
 
 def validate_service_params(p):
@@ -246,8 +176,8 @@ def validate_service_params(p):
             if p[key] is not None and not low <= p[key] <= high:
                 problems.append("%s %d must be between %d and %d" % (key, p[key], low, high))
         problems += _problems_in_resources({k: p[k] for k in ("cpu", "memory", "concurrency", "min_instances", "max_instances")})
-        problems += _problems_in_map("label", p["labels"], LABEL_KEY_RE, LABEL_VALUE_RE)
-        problems += _problems_in_map("annotation", p["annotations"], None, None)
+        problems += label_problems(p["labels"])
+        problems += _annotation_problems(p["annotations"])
         names = list(p["env"] or {}) + list(p["secret_env"] or {})
         for env_name in names:
             if not ENV_NAME_RE.match(env_name) or env_name in RESERVED_ENV:
@@ -266,7 +196,7 @@ def validate_service_params(p):
             problems.append("revision_suffix %r must be lowercase letters, digits and '-', and the revision name "
                             "'%s-SUFFIX' at most 63 characters" % (p["revision_suffix"], p["name"]))
     if problems:
-        raise GcpError("Invalid parameters for Cloud Run service %s: %s. Nothing was changed." % (p["name"], "; ".join(problems)))
+        raise invalid("Cloud Run service %s" % p["name"], problems)
     return ["secret_env %s uses version 'latest': Cloud Run reads it when an instance starts, so a rotated secret "
             "reaches the service only through a new revision; pin a version number" % env_name
             for env_name, ref in sorted((p["secret_env"] or {}).items()) if str(ref["version"]) == "latest"]
@@ -293,120 +223,141 @@ def validate_traffic_entries(name, entries):
         # validateTrafficList: "Traffic targets sum to %d, want 100").
         problems.append("percentages sum to %d, want 100" % total)
     if problems:
-        raise GcpError("Invalid traffic for Cloud Run service %s: %s. Nothing was changed." % (name, "; ".join(problems)))
+        raise invalid("Cloud Run service %s" % name, problems, "traffic")
+
+
+# ---------------------------------------------------------------- the options of a service
+
+def _container(service):
+    t = service.template
+    return t.containers[0] if t.containers else run_v2.Container()
+
+
+def _read_port(service):
+    c = _container(service)
+    return c.ports[0].container_port if c.ports else None
+
+
+def _write_port(service, port):
+    c = service.template.containers[0]
+    probe = c.startup_probe.tcp_socket
+    if probe.port and c.ports and probe.port == c.ports[0].container_port:
+        probe.port = port  # Google's default TCP startup probe checks the old port by number
+    c.ports = [run_v2.ContainerPort(name="http1", container_port=port)]
+
+
+def _read_env(service, secret):
+    """The plain variables (``secret`` false) or those read from Secret Manager, of the first container."""
+    env = {}
+    for var in _container(service).env:
+        ref = var.value_source.secret_key_ref
+        if secret and ref.secret:
+            env[var.name] = {"secret": ref.secret, "version": ref.version}
+        elif not secret and not ref.secret:
+            env[var.name] = var.value
+    return env
+
+
+def _write_env(service, values, secret):
+    """Replace the plain variables or the secret ones, keeping the others; plain ones first, each kind sorted."""
+    plain = _read_env(service, False) if secret else values
+    secrets = values if secret else _read_env(service, True)
+    service.template.containers[0].env = [run_v2.EnvVar(name=k, value=str(plain[k])) for k in sorted(plain)] + [
+        run_v2.EnvVar(name=k, value_source=run_v2.EnvVarSource(secret_key_ref=run_v2.SecretKeySelector(
+            secret=secrets[k]["secret"], version=str(secrets[k]["version"])))) for k in sorted(secrets)]
+
+
+def _write_annotations(service, annotations):
+    stable = service.annotations.get(STABLE_ANNOTATION)
+    service.annotations = dict(annotations, **({STABLE_ANNOTATION: stable} if stable else {}))
+
+
+def _write_timeout(service, seconds):
+    service.template.timeout = datetime.timedelta(seconds=seconds)
+
+
+C = "template.containers.0."
+# Every option of a service, once: its argument spec, the API field, and how it compares. ``revision`` marks the
+# options of the revision template: a change to one of them makes a new revision.
+SERVICE_OPTIONS = dict(
+    image=Option(dict(type="str"), C + "image", revision=True),
+    command=Option(dict(type="list", elements="str"), C + "command", revision=True),
+    args=Option(dict(type="list", elements="str"), C + "args", revision=True),
+    port=Option(dict(type="int"), read=_read_port, write=_write_port, revision=True),
+    env=Option(dict(type="dict"), read=lambda s: _read_env(s, False), write=lambda s, v: _write_env(s, v, False),
+               same=lambda want, have: {k: str(v) for k, v in want.items()} == (have or {}), revision=True),
+    # secret names and versions, never values
+    secret_env=Option(dict(type="dict", no_log=False), read=lambda s: _read_env(s, True), write=lambda s, v: _write_env(s, v, True),
+                      same=lambda want, have: {k: dict(v, version=str(v["version"])) for k, v in want.items()} == (have or {}),
+                      revision=True),
+    # equal quantities in any notation; an unset one is Google's default
+    cpu=Option(dict(type="str"), C + "resources.limits.cpu", same=lambda want, have: cpu_millis(want) == cpu_millis(have or GOOGLE_DEFAULTS["cpu"]),
+               revision=True),
+    memory=Option(dict(type="str"), C + "resources.limits.memory",
+                  same=lambda want, have: memory_mib(want) == memory_mib(have or GOOGLE_DEFAULTS["memory"]), revision=True),
+    min_instances=Option(dict(type="int"), "template.scaling.min_instance_count", revision=True),
+    max_instances=Option(dict(type="int"), "template.scaling.max_instance_count", revision=True),
+    concurrency=Option(dict(type="int"), "template.max_instance_request_concurrency", revision=True),
+    timeout=Option(dict(type="int"), read=lambda s: int(s.template.timeout.total_seconds()) if s.template.timeout else None,
+                   write=_write_timeout, revision=True),
+    execution_environment=Option(dict(type="str", choices=sorted(EXECUTION_ENVIRONMENTS)), "template.execution_environment",
+                                 choices=EXECUTION_ENVIRONMENTS, revision=True),
+    ingress=Option(dict(type="str", choices=sorted(INGRESS)), "ingress", choices=INGRESS),
+    service_account=Option(dict(type="str"), "template.service_account", revision=True),
+    vpc_connector=Option(dict(type="str"), "template.vpc_access.connector", revision=True),
+    vpc_egress=Option(dict(type="str", choices=sorted(VPC_EGRESS)), "template.vpc_access.egress", choices=VPC_EGRESS, revision=True),
+    labels=Option(dict(type="dict"), "labels"),
+    annotations=Option(dict(type="dict"), read=lambda s: {k: v for k, v in s.annotations.items() if k != STABLE_ANNOTATION},
+                       write=_write_annotations),
+)
+# The revision's name is a field of the template too: the module sets it from revision_suffix, or names one itself.
+MANAGED_OPTIONS = dict(SERVICE_OPTIONS, revision=Option(dict(type="str"), "template.revision", revision=True))
+TEMPLATE_KEYS = tuple(name for name, option in MANAGED_OPTIONS.items() if option.tags.get("revision"))
+
+SERVICE_SPEC = dict(
+    argument_spec=dict(
+        LOCATION_ARGSPEC, **WAIT_ARGSPEC, **argument_spec(SERVICE_OPTIONS),
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        purge_labels=dict(type="bool", default=True),
+        purge_annotations=dict(type="bool", default=True),
+        traffic=dict(type="str", default="latest", choices=["latest", "revision", "none"]),
+        tag=dict(type="str"),
+        revision_suffix=dict(type="str"),
+    ),
+    required_if=[("state", "present", ["image"])],
+    libraries=RUN_LIBRARIES,
+)
 
 
 # ---------------------------------------------------------------- spec <-> Service
 
 def spec_of(service):
     """The module's view of a Service (its options), for comparison and diff."""
-    t = service.template
-    c = t.containers[0] if t.containers else run_v2.Container()
-    limits = dict(c.resources.limits)
-    env, secret_env = {}, {}
-    for var in c.env:
-        ref = var.value_source.secret_key_ref
-        if ref.secret:
-            secret_env[var.name] = {"secret": ref.secret, "version": ref.version}
-        else:
-            env[var.name] = var.value
-    return dict(
-        image=c.image or None, command=list(c.command), args=list(c.args),
-        port=c.ports[0].container_port if c.ports else None, env=env, secret_env=secret_env,
-        cpu=limits.get("cpu"), memory=limits.get("memory"),
-        min_instances=t.scaling.min_instance_count, max_instances=t.scaling.max_instance_count or None,
-        concurrency=t.max_instance_request_concurrency or None,
-        timeout=int(t.timeout.total_seconds()) if t.timeout else None,
-        execution_environment=_enum_key(EXECUTION_ENVIRONMENTS, t.execution_environment.name),
-        service_account=t.service_account or None,
-        vpc_connector=t.vpc_access.connector or None,
-        vpc_egress=_enum_key(VPC_EGRESS, t.vpc_access.egress.name),
-        revision=t.revision or None,
-        ingress=_enum_key(INGRESS, service.ingress.name),
-        labels=dict(service.labels),
-        annotations={k: v for k, v in service.annotations.items() if k != STABLE_ANNOTATION},
-    )
-
-
-def _same(key, want, have):
-    if key == "cpu":
-        return cpu_millis(want) == cpu_millis(have or GOOGLE_DEFAULTS["cpu"])
-    if key == "memory":
-        return memory_mib(want) == memory_mib(have or GOOGLE_DEFAULTS["memory"])
-    if key == "secret_env":
-        return {k: dict(v, version=str(v["version"])) for k, v in want.items()} == have
-    if key == "env":
-        return {k: str(v) for k, v in want.items()} == have
-    return want == have
+    return read_options(MANAGED_OPTIONS, service)
 
 
 def desired_spec(p, current):
     """The options the user set, with labels and annotations merged per purge_*; only these are managed."""
-    want = {k: p[k] for k in TEMPLATE_KEYS + SERVICE_KEYS if p.get(k) is not None}
+    want = {k: p[k] for k in SERVICE_OPTIONS if p.get(k) is not None}
     if p.get("revision_suffix"):
         want["revision"] = new_revision_name(p["name"], 0, p["revision_suffix"])
     for key in ("labels", "annotations"):
-        if key in want and not p["purge_" + key]:
-            want[key] = dict(current.get(key) or {}, **want[key])
+        if key in want:
+            want[key] = merge_labels(want[key], current.get(key), p["purge_" + key])
     return want
 
 
 def changed_keys(want, current):
-    return sorted(k for k in want if not _same(k, want[k], current.get(k)))
+    return changed_options(MANAGED_OPTIONS, want, current)
 
 
 def apply_spec(service, want, revision_name):
     """Write the managed options into ``service`` (a copy of the live one), leaving the rest alone."""
-    t = service.template
-    if not t.containers:
-        t.containers.append(run_v2.Container())
-    c = t.containers[0]
-    if "image" in want:
-        c.image = want["image"]
-    if "command" in want:
-        c.command = want["command"]
-    if "args" in want:
-        c.args = want["args"]
-    if "port" in want:
-        probe = c.startup_probe.tcp_socket
-        if probe.port and c.ports and probe.port == c.ports[0].container_port:
-            probe.port = want["port"]  # Google's default TCP startup probe checks the old port by number
-        c.ports = [run_v2.ContainerPort(name="http1", container_port=want["port"])]
-    if "env" in want or "secret_env" in want:
-        have = spec_of(service)
-        env = want.get("env", have["env"])
-        secret_env = want.get("secret_env", have["secret_env"])
-        c.env = [run_v2.EnvVar(name=k, value=str(env[k])) for k in sorted(env)] + [
-            run_v2.EnvVar(name=k, value_source=run_v2.EnvVarSource(secret_key_ref=run_v2.SecretKeySelector(
-                secret=secret_env[k]["secret"], version=str(secret_env[k]["version"])))) for k in sorted(secret_env)]
-    for key in ("cpu", "memory"):
-        if key in want:
-            c.resources.limits[key] = want[key]
-    if "min_instances" in want:
-        t.scaling.min_instance_count = want["min_instances"]
-    if "max_instances" in want:
-        t.scaling.max_instance_count = want["max_instances"]
-    if "concurrency" in want:
-        t.max_instance_request_concurrency = want["concurrency"]
-    if "timeout" in want:
-        t.timeout = datetime.timedelta(seconds=want["timeout"])
-    if "execution_environment" in want:
-        t.execution_environment = EXECUTION_ENVIRONMENTS[want["execution_environment"]]
-    if "service_account" in want:
-        t.service_account = want["service_account"]
-    if "vpc_connector" in want:
-        t.vpc_access.connector = want["vpc_connector"]
-    if "vpc_egress" in want:
-        t.vpc_access.egress = VPC_EGRESS[want["vpc_egress"]]
-    if "ingress" in want:
-        service.ingress = INGRESS[want["ingress"]]
-    if "labels" in want:
-        service.labels = want["labels"]
-    if "annotations" in want:
-        stable = service.annotations.get(STABLE_ANNOTATION)
-        service.annotations = dict(want["annotations"], **({STABLE_ANNOTATION: stable} if stable else {}))
+    if not service.template.containers:
+        service.template.containers.append(run_v2.Container())
+    write_options(MANAGED_OPTIONS, service, want)
     if revision_name:
-        t.revision = revision_name
+        service.template.revision = revision_name
 
 
 def new_revision_name(service_name, generation, suffix=None):
@@ -521,44 +472,25 @@ def read_service(session, client, path, resource):
 
 
 def _apply(session, client, path, resource, build, verb):
-    """Read, build the new Service from what is live, and write it with the live etag; when someone
-    else changed the service in between (ABORTED), read again and rebuild instead of overwriting."""
-    for attempt in range(3):
-        current = read_service(session, client, path, resource)
-        service, extra = build(current)
-        if service is None or session.check_mode:
-            return current, service, extra, None
-        try:
-            if current is None:
-                op = session.call("create", resource, client.create_service, parent=path.rsplit("/services/", 1)[0],
-                                  service=service, service_id=short_name(path))
-            else:
-                op = session.call(verb, resource, client.update_service, request={"service": service})
-            return current, service, extra, op
-        except GcpError as e:
-            if e.status != "ABORTED" or attempt == 2:
-                raise
+    """Read, build the new Service from what is live, and write it with the live etag (Cloud Run says ABORTED when
+    someone else changed the service in between, and ALREADY_EXISTS when someone created it)."""
+    def write(current, service):
+        if current is None:
+            return session.call("create", resource, client.create_service, parent=path.rsplit("/services/", 1)[0],
+                                service=service, service_id=short_name(path), idempotent=True)
+        return session.call(verb, resource, client.update_service, request={"service": service}, idempotent=True)
+    return session.read_modify_write(resource, lambda: read_service(session, client, path, resource), build, write,
+                                     conflicts=("ABORTED", "ALREADY_EXISTS"))
 
 
 def _finish(session, client, path, resource, op, action):
-    """Wait for ``op`` (unless wait is off) and return the service as it then stands."""
-    p = session.params
-    if not p["wait"]:
-        return read_service(session, client, path, resource)
-
-    def partial():
-        service = read_service(session, client, path, resource)
-        return {"service": to_dict(service) if service else None}
-    try:
-        # The operation's response is the Service as the change left it: the client unpacks it as a
-        # run_v2.Service (ServicesClient.create_service / update_service return Operation[Service]).
-        return session.wait(op, action, resource, p["wait_timeout"], read_partial=partial)
-    except GcpError as e:
-        service = read_service(session, client, path, resource)
+    """Wait for ``op`` (unless wait is off) and return the service as it then stands: the operation's response is
+    the Service as the change left it (ServicesClient.create_service / update_service return Operation[Service])."""
+    def explain(service, message):
         reason = service.terminal_condition.message if service else ""
-        raise GcpError("%s%s The service now serves: %s." % (
-            e.msg, (" (%s)" % reason) if reason and reason not in e.msg else "", summary(service) if service else "nothing"),
-            **e.result)
+        return "%s The service now serves: %s." % (" (%s)" % reason if reason and reason not in message else "",
+                                                   summary(service) if service else "nothing")
+    return session.finish(op, action, resource, lambda: read_service(session, client, path, resource), "service", explain)
 
 
 def deploy_service(session):
@@ -579,7 +511,7 @@ def deploy_service(session):
         # for a new service Google's defaults.
         problems = _problems_in_resources(dict(GOOGLE_DEFAULTS, **dict((k, v) for k, v in dict(have, **want).items() if v is not None)))
         if problems:
-            raise GcpError("Invalid parameters for %s: %s. Nothing was changed." % (resource, "; ".join(problems)))
+            raise invalid(resource, problems)
         keys = changed_keys(want, have)
         if current is not None and not keys:
             return None, dict(have=have, want=want, keys=keys, revision=None)
@@ -636,9 +568,8 @@ def _delete_service(session, client, path, resource):
     if current is None:
         return dict(changed=False, service=None, diff=dict(before={}, after={}))
     if not session.check_mode:
-        op = session.call("delete", resource, client.delete_service, request={"name": path, "etag": current.etag})
-        if session.params["wait"]:
-            session.wait(op, "delete", resource, session.params["wait_timeout"])
+        op = session.call("delete", resource, client.delete_service, request={"name": path, "etag": current.etag}, idempotent=True)
+        session.finish(op, "delete", resource, lambda: read_service(session, client, path, resource), "service")
     return dict(changed=True, service=None, diff=dict(before=_diff_view(current), after={}))
 
 
@@ -648,7 +579,7 @@ def _resolve_targets(session, p, current, resource):
     revisions = set(routed_revision(current, s) for s in current.traffic_statuses)
     if not set(e["revision"] for e in p["traffic"] if e["revision"]) <= revisions:
         # Only a revision outside the current traffic needs the list to be checked against.
-        revisions = set(short_name(r.name) for r in session.call(
+        revisions = set(short_name(r.name) for r in session.list(
             "list revisions of", resource, session.client(run_v2.RevisionsClient).list_revisions, parent=current.name))
     targets, problems = [], []
     for i, e in enumerate(p["traffic"]):
@@ -664,7 +595,7 @@ def _resolve_targets(session, p, current, resource):
             continue
         targets.append(target(revision, e["percent"], e["tag"] or ""))
     if problems:
-        raise GcpError("Invalid traffic for %s: %s. Nothing was changed." % (resource, "; ".join(problems)))
+        raise invalid(resource, problems, "traffic")
     return targets
 
 
@@ -678,8 +609,7 @@ def rejected_after(current, revision, resource):
     if revision is None or revision in rejected:
         return rejected
     if not revision.startswith(short_name(current.name) + "-"):
-        raise GcpError("Invalid parameters for %s: reject %r is not a revision of the service. Nothing was changed."
-                       % (resource, revision))
+        raise invalid(resource, ["reject %r is not a revision of the service" % revision])
     return (rejected + [revision])[-REJECTED_KEPT:]
 
 
@@ -775,7 +705,7 @@ def describe_service(session):
         if s.tag:
             row["tags"].append(s.tag)
     revisions = []
-    for r in session.call("list revisions of", resource, session.client(run_v2.RevisionsClient).list_revisions,
+    for r in session.list("list revisions of", resource, session.client(run_v2.RevisionsClient).list_revisions,
                           parent=service.name):
         name = short_name(r.name)
         ready = next((c for c in r.conditions if c.type_ == "Ready"), None)

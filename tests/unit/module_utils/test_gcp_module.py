@@ -8,6 +8,7 @@ import json
 
 import pytest
 from ansible.module_utils import _internal as module_internal
+from ansible.module_utils._internal import _traceback as module_traceback
 from ansible.module_utils.common import warnings as module_warnings
 from ansible.module_utils.testing import patch_module_args
 
@@ -151,3 +152,23 @@ def test_session_warnings_reach_module_output(capsys):
 def test_check_mode_reaches_session(capsys):
     code, result = run_module(capsys, {"_ansible_check_mode": True}, lambda s: dict(changed=False, check=s.check_mode))
     assert result["check"] is True
+
+
+def test_a_failure_carries_its_traceback(capsys, monkeypatch):
+    """For -vvv (ansible-core asks a module for tracebacks of errors then)."""
+    def logic(session):
+        raise GcpError("Failed to deploy svc: boom.", status="INTERNAL")
+
+    monkeypatch.setattr(module_traceback, "_is_traceback_enabled", lambda event: True)
+    code, result = run_module(capsys, {}, logic)
+
+    assert code == 1
+    assert "GcpError: Failed to deploy svc: boom." in json.dumps(result["exception"])
+
+
+@pytest.mark.parametrize("changed, diff_mode, shown", [(True, False, True), (False, True, True), (False, False, False)])
+def test_a_diff_is_returned_when_something_changed_or_asked_for(capsys, changed, diff_mode, shown):
+    code, result = run_module(capsys, {"_ansible_diff": diff_mode},
+                              lambda s: dict(changed=changed, diff=dict(before={"image": "a"}, after={"image": "a"})))
+    assert code == 0
+    assert ("diff" in result) is shown
