@@ -175,6 +175,11 @@ def to_dict(message):
     return type(message).to_dict(message, use_integers_for_enums=False, preserving_proto_field_name=True)
 
 
+def copy_message(message):
+    """A deep copy of a proto-plus message, to build a change on without touching what was read."""
+    return type(message).deserialize(type(message).serialize(message))
+
+
 def invalid(resource, problems, what="parameters"):
     """The error for input refused before any call: it names the resource and every problem, and says that nothing changed."""
     return GcpError("Invalid %s for %s: %s. Nothing was changed." % (what, resource, "; ".join(problems)))

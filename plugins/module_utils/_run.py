@@ -14,7 +14,7 @@ import random
 import re
 import string
 
-from ._gcp import (LOCATION_ARGSPEC, WAIT_ARGSPEC, GcpError, Option, argument_spec, changed_options, invalid,
+from ._gcp import (LOCATION_ARGSPEC, WAIT_ARGSPEC, GcpError, Option, argument_spec, changed_options, copy_message, invalid,
                    label_problems, merge_labels, read_options, short_name, to_dict, write_options)
 
 try:
@@ -458,10 +458,6 @@ def tag_uri(service, tag):
 
 # ---------------------------------------------------------------- the module logic
 
-def _copy(service):
-    return type(service).deserialize(type(service).serialize(service))
-
-
 def _resource(p):
     return "Cloud Run service %s in %s" % (p["name"], p["region"])
 
@@ -519,7 +515,7 @@ def deploy_service(session):
         if current is None and p["traffic"] == "none":
             raise GcpError("Cannot create %s without traffic: a new service serves its first revision. Deploy it with "
                            "traffic=latest first (gcloud refuses --no-traffic on create too). Nothing was changed." % resource)
-        service = _copy(current) if current else run_v2.Service()
+        service = copy_message(current) if current else run_v2.Service()
         revision = None
         if new_template:
             revision = new_revision_name(p["name"], (current.generation if current else 0) + 1, p["revision_suffix"])
@@ -664,7 +660,7 @@ def set_traffic(session):
         rejected = rejected_after(current, p["reject"], resource)
         if traffic_view(targets) == traffic_view(current.traffic) and rejected == rejected_revisions(current):
             return None, None
-        service = _copy(current)
+        service = copy_message(current)
         service.traffic = targets
         if rejected:
             service.annotations[REJECTED_ANNOTATION] = ",".join(rejected)
