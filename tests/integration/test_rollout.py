@@ -58,6 +58,19 @@ def judged(play):
     return [r for r in play.results if r["_task"].startswith("Judge the canary") and "verdict" in r]
 
 
+def planned(play):
+    """The role's result as the plan left it: service, region, plan, stable, canary, outcome, an empty timeline."""
+    return play.task("Record the plan")["ansible_facts"]["cloud_run_rollout_result"]
+
+
+def result(play):
+    """The role's result (the fact cloud_run_rollout_result) as last recorded."""
+    return play.task("Record the timeline and the outcome")["ansible_facts"]["cloud_run_rollout_result"]
+
+
+ENTRY_KEYS = {"step", "percent", "verdict", "reason", "time", "window", "canary", "baseline", "load", "serving"}
+
+
 def serving(emulated, name):
     return {(revision, percent) for _type, revision, percent, _tag in routed(emulated.service(name)) if percent}
 
@@ -80,6 +93,11 @@ def test_healthy_canary_is_promoted(emulated, stable):
     assert canary != v1 and serving(emulated, name) == {(canary, 100)}
     assert {s.tag for s in emulated.service(name).traffic_statuses if s.tag} == {"stable"}
     assert [r["verdict"] for r in judged(play)] == ["pass", "pass"]
+    done = result(play)
+    assert (done["outcome"], done["stable"], done["canary"]) == ("promoted", v1, canary)
+    assert [(e["step"], e["percent"], e["verdict"]) for e in done["timeline"]] == [
+        ("smoke", 0, "pass"), ("20%", 20, "pass"), ("50%", 50, "pass"), ("promote", 100, "pass")]
+    assert all(set(entry) == ENTRY_KEYS for entry in done["timeline"])  # one shape
 
 
 def test_a_tenth_of_errors_rolls_back_at_the_first_step(emulated, stable):
@@ -91,6 +109,9 @@ def test_a_tenth_of_errors_rolls_back_at_the_first_step(emulated, stable):
     assert "Rolled back the rollout" in play.stdout and "error ratio" in play.stdout
     assert "Confirmed: %s serves 100%%." % v1 in play.stdout
     assert [r["verdict"] for r in judged(play)] == ["fail"]
+    done = result(play)
+    assert done["outcome"] == "rolled_back" and done["timeline"][-1]["serving"] == {v1: 100}
+    assert [e["step"] for e in done["timeline"]] == ["smoke", "20%", "rollback"]
     bad = emulated.revision_names(name)[-1]
     assert emulated.service(name).annotations["orchestra.gcp/rejected-revisions"] == bad
 
@@ -110,6 +131,7 @@ def test_no_traffic_pauses_by_the_no_data_policy(emulated):
     play = rollout(emulated, name, "2.0.0", cloud_run_rollout_analysis=dict(ANALYSIS, no_data="pause"))
     assert play.rc != 0
     assert "Paused the rollout" in play.stdout and "unverified" in play.stdout
+    assert result(play)["outcome"] == "paused" and result(play)["timeline"][-1]["step"] == "paused"
     assert {percent for _revision, percent in serving(emulated, name)} == {80, 20}
 
 
@@ -124,14 +146,21 @@ def test_first_deploy_gets_the_smoke_gate_only(emulated):
     assert [c["method"] for c in emulated.emulator.log()[before:]] == ["POST"]  # created with its traffic and tag
     assert play.task("Smoke-test the canary's tag URL before it gets traffic")["verdict"] == "pass"
     assert not judged(play)
+    assert planned(play)["plan"]["action"] == "first_deploy" and planned(play)["plan"]["steps"] == []
+    assert (result(play)["outcome"], [e["step"] for e in result(play)["timeline"]]) == ("promoted", ["smoke", "promote"])
 
 
 def test_check_mode_shows_the_plan_and_changes_nothing(emulated, stable):
+    """Steps given as strings, as extra variables arrive on ansible-core 2.17, are planned as numbers."""
     name, v1 = stable
     before = len(emulated.emulator.log())
-    play = rollout(emulated, name, "2.0.0", check=True)
+    play = rollout(emulated, name, "2.0.0", check=True,
+                   cloud_run_rollout_steps=[{"percent": "20", "bake": "2"}, {"percent": "50", "bake": "2"}])
     assert play.rc == 0, play.stdout
-    assert "steps 20%%, 50%% against %s" % v1 in play.task("Show the plan, refusing a spec an earlier rollout rejected")["msg"]
+    shown = play.task("Show the plan")["msg"]
+    assert (shown["outcome"], shown["stable"]) == ("planned", v1)
+    assert shown["plan"] == dict(action="rollout", refusal=None, stable=v1, canary=None, new_revision=True, resume_from=0,
+                                 roll_back_first=False, steps=STEPS)
     assert len(emulated.emulator.log()) == before
 
 
@@ -217,7 +246,7 @@ def test_the_load_step_drives_the_canary_with_ab_so_a_quiet_service_can_be_judge
                    cloud_run_rollout_load={"concurrency": 2})
     assert play.rc == 0, play.stdout
     assert serving(emulated, name) == {(emulated.revision_names(name)[-1], 100)}
-    step = play.task("Add what the load did to the step at 20%")["ansible_facts"]["cloud_run_rollout_timeline"][-1]
+    step = result(play)["timeline"][-2]  # the step, before the promotion
     assert step["verdict"] == "pass" and step["load"]["requests"] >= 10 and step["load"]["failed"] == 0
     assert step["canary"]["requests"] >= 10
 
@@ -292,7 +321,8 @@ def test_a_rollout_killed_mid_step_resumes_where_its_traffic_stands(emulated, st
     canary = start_and_kill_at(emulated, name, 20)
     play = rollout(emulated, name, "2.0.0")
     assert play.rc == 0, play.stdout
-    assert "resume the rollout of %s from 20%%; steps 20%%, 50%%" % canary in play.task("Show the plan, refusing a spec an earlier rollout rejected")["msg"]
+    plan = planned(play)["plan"]
+    assert (plan["action"], plan["canary"], plan["resume_from"], plan["steps"]) == ("resume", canary, 20, STEPS)
     assert "verdict" not in play.task("Smoke-test the canary's tag URL before it gets traffic")
     assert emulated.revision_names(name)[-1] == canary and serving(emulated, name) == {(canary, 100)}
 
@@ -304,7 +334,7 @@ def test_a_changed_spec_of_the_same_image_does_not_resume_but_starts_over(emulat
                                                                        "env": {"FIXED": "1"}})
     assert play.rc == 0, play.stdout
     fixed = emulated.revision_names(name)[-1]
-    assert fixed != interrupted and "deploy " in play.task("Show the plan, refusing a spec an earlier rollout rejected")["msg"]
+    assert fixed != interrupted and planned(play)["plan"]["action"] == "rollout" and planned(play)["plan"]["new_revision"]
     assert play.task("Smoke-test the canary's tag URL before it gets traffic")["verdict"] == "pass"
     assert serving(emulated, name) == {(fixed, 100)}
 
@@ -314,13 +344,17 @@ def test_a_rollout_killed_mid_step_is_rolled_back_by_policy_before_the_next_one(
     canary = start_and_kill_at(emulated, name, 20)
     mutations = len(emulated.emulator.log())
     refused = rollout(emulated, name, "3.0.0")
-    assert refused.rc != 0 and "is in progress" in refused.stdout and "Nothing was changed" in refused.stdout
+    assert refused.rc != 0
+    plan = refused.task("Read where the rollout stands, and plan it")["plan"]
+    assert plan["action"] == "refuse" and "is in progress" in plan["refusal"] and plan["refusal"].endswith("Nothing was changed.")
+    assert refused.task("Refuse what the plan refuses")["msg"] == plan["refusal"]
     assert len(emulated.emulator.log()) == mutations and (canary, 20) in serving(emulated, name)
 
     play = rollout(emulated, name, "3.0.0", cloud_run_rollout_resume="rollback")
     assert play.rc == 0, play.stdout
     assert play.task("Send the traffic of the interrupted rollout back to the stable revision, as "
                      "cloud_run_rollout_resume asks")["changed"]
+    assert planned(play)["plan"]["roll_back_first"] is True
     fixed = emulated.revision_names(name)[-1]
     assert fixed not in (v1, canary) and serving(emulated, name) == {(fixed, 100)}
     assert "orchestra.gcp/rejected-revisions" not in emulated.service(name).annotations
@@ -331,23 +365,31 @@ def test_an_unchanged_spec_is_nothing_to_roll_out_and_a_rejected_one_is_refused(
     mutations = len(emulated.emulator.log())
     play = rollout(emulated, name, "1.0.0")
     assert play.rc == 0 and play.changed() == [], play.stdout
-    assert "nothing to roll out" in play.task("Show the plan, refusing a spec an earlier rollout rejected")["msg"]
+    assert (planned(play)["plan"]["action"], planned(play)["outcome"], planned(play)["canary"]) == ("up_to_date", "up_to_date", v1)
     assert len(emulated.emulator.log()) == mutations
 
     emulated.emulator.admin("revision-behaviour", {"image": "*:2.0.0-bad", "error_ratio": 0.5})
     assert rollout(emulated, name, "2.0.0-bad").rc != 0
     mutations = len(emulated.emulator.log())
     again = rollout(emulated, name, "2.0.0-bad")
-    assert again.rc != 0 and "an earlier rollout rejected it" in again.stdout, again.stdout
+    assert again.rc != 0, again.stdout
+    plan = again.task("Read where the rollout stands, and plan it")["plan"]
+    assert plan["action"] == "refuse" and "an earlier rollout rejected it" in plan["refusal"]
     assert len(emulated.emulator.log()) == mutations and serving(emulated, name) == {(v1, 100)}
 
 
-@pytest.mark.parametrize("steps", [[{"percent": 50}, {"percent": 20}], [{"percent": 0}], [{"percent": 100}],
-                                   [{"percent": "ten"}], [{"percent": 10, "bake": -1}], [{"bake": 10}]])
-def test_bad_steps_are_refused_before_any_call(emulated, steps):
+RULES = "steps must list steps with an integer percent from 1 to 99, increasing, and a bake of 0 or more seconds"
+
+
+@pytest.mark.parametrize("steps, message", [
+    ([{"percent": 50}, {"percent": 20}], RULES), ([{"percent": 0}], RULES), ([{"percent": 100}], RULES),
+    ([{"percent": 10, "bake": -1}], RULES),
+    # what is no integer at all, or missing, the role's argument spec refuses first
+    ([{"percent": "ten"}], "unable to convert to int"), ([{"bake": 10}], "missing required arguments: percent")])
+def test_bad_steps_are_refused_before_any_call(emulated, steps, message):
     before = len(emulated.emulator.calls())
     play = rollout(emulated, emulated.name("steps"), "2.0.0", cloud_run_rollout_steps=steps)
-    assert play.rc != 0 and "cloud_run_rollout_steps must list steps" in play.stdout, play.stdout
+    assert play.rc != 0 and message in play.stdout, play.stdout
     assert emulated.emulator.calls()[before:] == []
 
 
