@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
 # Prepare a checkout of orchestra.gcp for development and CI. Idempotent and quiet on success.
 #
-#   1. .venv (Python 3.11) with requirements-dev.txt and the emulator (pip install -e emulator);
-#      pip is skipped while .venv/.setup-stamp matches the hash of the requirement files.
+#   1. .venv (Python 3.11) with requirements-dev.txt and the emulator (pip install -e emulator), and
+#      .venv-core-lowest, the same with the lowest ansible-core meta/runtime.yml declares (latest of its
+#      2.N.x), on which scripts/test.sh runs the integration suite too; pip is skipped while a venv's
+#      .setup-stamp matches the hash of what it is built from.
 #   2. redis-server, shellcheck, apache2-utils (ab) and nodejs/npm from Debian (apt-get) when missing and we are root.
 #   3. The offline stand-in for ansible-test's pip bootstrap (~/.ansible/test/cache/get_pip_X_Y.py).
 #   4. The Node.js client suite's packages (npm ci in tests/node); skipped while
 #      tests/node/node_modules/.setup-stamp matches the hash of package-lock.json.
 #
-# Environment: PYTHON (interpreter for the venv; default python3.11, else python3).
+# Environment: PYTHON (interpreter for the venvs; default python3.11, else python3).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 VENV="$ROOT/.venv"
-STAMP="$VENV/.setup-stamp"
 LOG="$(mktemp "${TMPDIR:-/tmp}/orchestra-setup.XXXXXX")"
 trap 'rm -f "$LOG"' EXIT
 
@@ -29,7 +30,7 @@ quiet() {
     fi
 }
 
-# --- 1. virtualenv ----------------------------------------------------------------------------
+# --- 1. virtualenvs ---------------------------------------------------------------------------
 pick_python() {
     local candidate
     for candidate in ${PYTHON:-} python3.11 python3; do
@@ -42,30 +43,42 @@ pick_python() {
     return 1
 }
 
-if [[ -d "$VENV" ]] && ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
-    note "removing a broken .venv"
-    rm -rf "$VENV"
-fi
-if [[ ! -x "$VENV/bin/python" ]]; then
-    PY="$(pick_python)" || die "no Python >= 3.11 found (tried ${PYTHON:-} python3.11 python3)"
-    note "creating .venv with $("$PY" -c 'import sys; print(sys.executable, sys.version.split()[0])')"
-    quiet "$PY" -m venv "$VENV"
-fi
+# make_venv DIR [REQUIREMENT...]: DIR with requirements-dev.txt, the emulator and the given requirements
+# (resolved together with the files' own, so one can narrow a range they allow).
+make_venv() {
+    local venv="$ROOT/$1" stamp="$ROOT/$1/.setup-stamp" want py
+    shift
+    if [[ -d "$venv" ]] && ! "$venv/bin/python" -c 'import sys' >/dev/null 2>&1; then
+        note "removing a broken $(basename "$venv")"
+        rm -rf "$venv"
+    fi
+    if [[ ! -x "$venv/bin/python" ]]; then
+        py="$(pick_python)" || die "no Python >= 3.11 found (tried ${PYTHON:-} python3.11 python3)"
+        note "creating $(basename "$venv") with $("$py" -c 'import sys; print(sys.executable, sys.version.split()[0])')"
+        quiet "$py" -m venv "$venv"
+    fi
+    want="$({ "$venv/bin/python" -c 'import sys; print(sys.version)'; (($#)) && echo "$*"; cat "${stamp_files[@]}"; } | sha256sum | cut -d' ' -f1)"
+    if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
+        note "installing Python packages into $(basename "$venv") (${stamp_files[*]}${*:+ $*})"
+        rm -f "$stamp"
+        quiet "$venv/bin/python" -m pip install -q --upgrade pip
+        quiet "$venv/bin/python" -m pip install -q -r requirements-dev.txt "$@"
+        if [[ -f emulator/pyproject.toml ]]; then
+            quiet "$venv/bin/python" -m pip install -q -e emulator
+        fi
+        echo "$want" >"$stamp"
+    fi
+}
 
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 stamp_files=(requirements-dev.txt requirements.txt)
 [[ -f emulator/pyproject.toml ]] && stamp_files+=(emulator/pyproject.toml)
-want_stamp="$({ "$VENV/bin/python" -c 'import sys; print(sys.version)'; cat "${stamp_files[@]}"; } | sha256sum | cut -d' ' -f1)"
-if [[ ! -f "$STAMP" || "$(cat "$STAMP")" != "$want_stamp" ]]; then
-    note "installing Python packages into .venv (${stamp_files[*]})"
-    rm -f "$STAMP"
-    export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
-    quiet "$VENV/bin/python" -m pip install -q --upgrade pip
-    quiet "$VENV/bin/python" -m pip install -q -r requirements-dev.txt
-    if [[ -f emulator/pyproject.toml ]]; then
-        quiet "$VENV/bin/python" -m pip install -q -e emulator
-    fi
-    echo "$want_stamp" >"$STAMP"
-fi
+make_venv .venv
+
+# The lowest ansible-core the collection declares (requires_ansible: ">=2.N..." in meta/runtime.yml).
+LOWEST_CORE="$(sed -n 's/^requires_ansible: *["'"'"']\{0,1\}>=\([0-9]*\.[0-9]*\).*/\1/p' meta/runtime.yml)"
+[[ -n "$LOWEST_CORE" ]] || die "meta/runtime.yml: requires_ansible does not start with >=X.Y"
+make_venv .venv-core-lowest "ansible-core==$LOWEST_CORE.*"
 
 # --- 2. Debian packages: redis-server (later features need it), shellcheck (sanity test),
 #        apache2-utils (ab, the rollout's load step), nodejs and npm (the Node.js client suite) ---

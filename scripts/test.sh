@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # The whole orchestra.gcp test suite; what CI runs (.ci/run).
 #
-# Usage: scripts/test.sh [stage...]     stages: sanity lint pytest molecule package bench (default: all, in order)
+# Usage: scripts/test.sh [stage...]     stages: sanity lint pytest core-lowest molecule package bench (default: all, in order)
 # scripts/setup.sh always runs first. Stops at the first failing stage with a non-zero exit.
 # Environment: PYTEST_ARGS (default "-n 2") replaces the pytest parallelism options.
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT" || exit 1
-ALL_STAGES=(sanity lint pytest molecule package bench)
+ALL_STAGES=(sanity lint pytest core-lowest molecule package bench)
 STAGES=("$@")
 ((${#STAGES[@]})) || STAGES=("${ALL_STAGES[@]}")
 for stage in "${STAGES[@]}"; do
@@ -55,6 +55,11 @@ stage_pytest() {
     return "$rc"
 }
 
+stage_core_lowest() {  # the integration suite again, on the lowest ansible-core meta/runtime.yml declares
+    # shellcheck disable=SC2086  # PYTEST_ARGS is a list of options
+    PATH="$ROOT/.venv-core-lowest/bin:$PATH" .venv-core-lowest/bin/python -m pytest tests/integration -q ${PYTEST_ARGS--n 2}
+}
+
 stage_molecule() {  # every role scenario under extensions/molecule, against the emulator
     local scenario
     for scenario in extensions/molecule/*/molecule.yml; do
@@ -79,7 +84,7 @@ stage_bench() {  # the benchmark suite end to end, small: its numbers are not ch
 
 run_stage setup stage_setup
 for stage in "${STAGES[@]}"; do
-    run_stage "$stage" "stage_$stage"
+    run_stage "$stage" "stage_${stage//-/_}"
 done
 
 echo

@@ -26,7 +26,7 @@ ARTIFACT_VARIABLE = "ORCHESTRA_GCP_ARTIFACT"
 
 # Development-only trees that must never reach Galaxy / Automation Hub (top-level names).
 FORBIDDEN_TOP_LEVEL = {
-    "emulator", "tests", "benchmarks", "extensions", "scripts", ".venv",
+    "emulator", "tests", "benchmarks", "extensions", "scripts", ".venv", ".venv-core-lowest",
     ".ci", ".collections", ".emulator", ".git", ".pytest_cache", ".ansible",
 }
 FORBIDDEN_ANYWHERE = {"__pycache__"}
