@@ -13,7 +13,6 @@ import urllib.error
 import urllib.request
 
 import pytest
-from ansible.release import __version__ as ansible_core_version
 
 from monitoring_lag import MONITORING_CONFIG
 
@@ -64,11 +63,6 @@ class EmulatorClient:
 
     def state(self):
         return self.admin("state", method="GET")
-
-
-def pytest_report_header():
-    """The ansible-core under test: the one beside this interpreter, whose ansible-playbook the tests run."""
-    return "ansible-core %s (%s)" % (ansible_core_version, os.path.dirname(sys.executable))
 
 
 def free_port():
