@@ -58,8 +58,9 @@ _ENUM_NUMBERS = {
 # Scalar fields with explicit presence (proto3 `optional`, members of a `oneof`, wrapper types such
 # as google.protobuf.BoolValue), by discovery schema: their defaults are values, kept as sent.
 # Discovery documents do not say which fields these are; the lists come from the protos of
-# google.cloud.run.v2 and google.monitoring.v3 (the descriptors of the google-cloud-run and
-# google-cloud-monitoring Python packages; a test checks the run.v2 part against them).
+# google.cloud.run.v2, google.monitoring.v3 and google.cloud.secretmanager.v1 (the descriptors of the
+# google-cloud-run, google-cloud-monitoring and google-cloud-secret-manager Python packages; a test
+# checks the run.v2 part against them).
 EXPLICIT_PRESENCE = {
     # run.v2
     "GoogleCloudRunV2BinaryAuthorization": {"useDefault", "policy"},
@@ -84,6 +85,8 @@ EXPLICIT_PRESENCE = {
     "Trigger": {"count", "percent"},
     "TypedValue": {"boolValue", "int64Value", "doubleValue", "stringValue"},
     "WindowsBasedSli": {"goodBadMetricFilter"},
+    # secretmanager.v1
+    "SecretPayload": {"dataCrc32c"},
 }
 # String formats that stand for well-known messages (Duration, Timestamp, FieldMask): always present.
 _MESSAGE_FORMATS = frozenset({"google-duration", "google-datetime", "google-fieldmask"})

@@ -36,6 +36,7 @@ from orchestra_emulator.errors import (
     not_found,
 )
 from orchestra_emulator.operations import done_time, typed
+from orchestra_emulator.projects import project_number
 from orchestra_emulator.registry import EmulatedApi, register
 from orchestra_emulator.resources import apply_mask, check_etag, check_labels, new_etag
 
@@ -631,11 +632,6 @@ def _with_template_defaults(template, service_name):
                 "timeoutSeconds": 240, "periodSeconds": 240,
             })
     return template
-
-
-def project_number(project):
-    """A stable 12-digit stand-in for the project number Google assigns (the emulator has no projects)."""
-    return int(hashlib.sha256(project.encode()).hexdigest()[:15], 16) % 10**12
 
 
 def _digest(image):
