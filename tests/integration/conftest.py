@@ -88,6 +88,18 @@ class Backend:
     def revision_names(self, name):
         return sorted(r.name.rsplit("/", 1)[-1] for r in self.revisions.list_revisions(parent=self.path(name)))
 
+    def without_command(self, command):
+        """Run the next playbooks with every command of this PATH but ``command``: a directory of links to them,
+        since the module door needs the system's tools (its shell runs mkdir, rm...)."""
+        links = self.tmp_path / ("without-" + command)
+        links.mkdir()
+        for directory in os.environ["PATH"].split(os.pathsep):
+            for tool in sorted(pathlib.Path(directory).glob("*")) if os.path.isdir(directory) else []:
+                link = links / tool.name
+                if tool.name != command and os.access(tool, os.X_OK) and not os.path.lexists(link):  # the first on PATH wins
+                    link.symlink_to(tool)
+        self.extra_env["PATH"] = str(links)
+
     def env(self):
         env = {"GCP_PROJECT": self.project, "NO_GCE_CHECK": "true",
                "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".collections"), "ANSIBLE_NOCOLOR": "1"}
