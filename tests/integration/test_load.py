@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from test_cloud_run_service import deploy
-from test_rollout import ANALYSIS, rollout_task, serving
+from test_rollout import ANALYSIS, result, rollout_task, serving
 
 WARNING = "without an ID token"
 
@@ -111,7 +111,7 @@ def test_the_rollout_judges_a_quiet_private_service_by_the_load_it_sends_with_th
 
     assert run.rc == 0, run.stdout
     assert serving(emulated, name) == {(emulated.revision_names(name)[-1], 100)}
-    step = run.task("Add what the load did to the step at 20%")["ansible_facts"]["cloud_run_rollout_timeline"][-1]
+    step = next(entry for entry in result(run)["timeline"] if entry["step"] == "20%")
     assert step["load"]["token_sent"] is True and step["load"]["requests"] >= 10
     assert (step["load"]["failed"], step["load"]["non_2xx"]) == (0, 0) and step["canary"]["requests"] >= 10
     text = run.stdout + json.dumps(run.results, default=str)
