@@ -3,7 +3,8 @@ service URLs, and the request metrics those URLs write to the metrics sink.
 
 Resources are stored as Google returns them, under state["resources"]["run.v2"]:
 {"services": {name: Service}, "revisions": {name: Revision}, "rollouts": {service name: Rollout},
-"listeners": {service name: {tag ("" for the service URL): port}}}.
+"listeners": {service name: {tag ("" for the service URL): port}},
+"environments": {revision name: the secrets its env read when it was created}}.
 
 A change reconciles as on Google (run.v2 discovery document, Service.reconciling): the spec
 (template, traffic, labels, `generation`, `etag`) changes at once, while `reconciling` is true and
@@ -16,6 +17,8 @@ revision finishes rolling out and traffic migrates, which can land after the pre
 has already returned").
 """
 
+import base64
+import collections
 import copy
 import datetime
 import fnmatch
@@ -26,9 +29,10 @@ import string
 import time
 import uuid
 
-from orchestra_emulator import paging, serving, traffic
+from orchestra_emulator import paging, secretmanager_v1, serving, traffic
 from orchestra_emulator.errors import (
     RPC_CODES,
+    ApiError,
     aborted,
     already_exists,
     failed_precondition,
@@ -80,6 +84,19 @@ _CONTAINER_FAILED = (
 _MISSING_REVISION = (
     "Revision '{}' does not exist or is deleted. Update all traffic to route to currently available revisions."
 )
+# A revision whose env names a secret version Cloud Run cannot read when it creates the revision: the
+# revision is not Ready, the service's conditions carry one line per variable with the reason
+# SECRETS_ACCESS_CHECK_FAILED and the operation fails with code 13 (tests/fixtures/google/run_v2_secret_not_found.json,
+# run_v2_operation_secret_not_found.json).
+_NOT_READY = "Revision '{}' is not ready and cannot serve traffic. {}"
+_SECRET_FIELD = "spec.template.spec.containers[{}].env[{}].value_from.secret_key_ref.name"
+_SECRET_NOT_FOUND = "Secret {} was not found"
+SECRETS_FAILED = "SECRETS_ACCESS_CHECK_FAILED"
+
+# Why a revision cannot serve: `message` for the service's Ready condition and the operation, `detail` for
+# ConfigurationsReady and the revision's own Ready condition, the operation's RPC status and the condition's reason.
+Failure = collections.namedtuple("Failure", "message detail code reason")
+
 # What Cloud Run answers a request to a private service without an acceptable ID token: a 403 page
 # "Your client does not have permission to get URL / from this server." (HTML there; JSON here).
 _FORBIDDEN = "Your client does not have permission to get URL {path} from this server."
@@ -185,6 +202,7 @@ class CloudRunV2(EmulatedApi):
         revisions = _revisions(data)
         for revision_name in [n for n in revisions if n.startswith(name + "/revisions/")]:
             del revisions[revision_name]
+            _environments(data).pop(revision_name, None)
         self._listeners.close_service(name)
         _listeners(data).pop(name, None)
         self.policies.forget(data, name)
@@ -207,8 +225,9 @@ class CloudRunV2(EmulatedApi):
             return self._finished(data, parent, typed(SERVICE_TYPE, service))
         if revision:
             _revisions(data)[revision["name"]] = revision
+            _environments(data)[revision["name"]] = _resolve_secrets(data, revision)
             service["latestCreatedRevision"] = revision["name"]
-        failure, code = _first_unready(data, service)
+        failure = _first_unready(data, service)
         final = copy.deepcopy(service)
         if failure is None:
             _mark_serving(final)
@@ -231,7 +250,7 @@ class CloudRunV2(EmulatedApi):
             parent,
             metadata=typed(SERVICE_TYPE, final),
             response=typed(SERVICE_TYPE, final),
-            error={"code": RPC_CODES[code], "message": failure} if failure else None,
+            error={"code": RPC_CODES[failure.code], "message": failure.message} if failure else None,
             done_at=done_at,
         )
 
@@ -366,6 +385,7 @@ class CloudRunV2(EmulatedApi):
                 )
             if not request.query.get("validateOnly"):
                 del _revisions(data)[revision["name"]]
+                _environments(data).pop(revision["name"], None)
             return self._finished(data, _parent(request.variables), typed(REVISION_TYPE, revision))
 
     # -- serving --------------------------------------------------------------------------
@@ -389,6 +409,7 @@ class CloudRunV2(EmulatedApi):
                 return 503, {"error": f"No revision of '{service_name}' serves this URL."}, None
             revision = _revisions(self._store.data)[f"{service_name}/revisions/{revision_id}"]
             container = revision["containers"][0]
+            env_sha256 = _env_digests(container, _environments(self._store.data).get(revision["name"], {}).get("values", {}))
             behaviour = _behaviour(self._store.data, container.get("image", ""), revision["name"])
             answered = self._answered[revision_id] = self._answered.get(revision_id, 0) + 1
         time.sleep(behaviour["latency_ms"] / 1000.0)
@@ -399,6 +420,7 @@ class CloudRunV2(EmulatedApi):
             "service": _short(service_name),
             "image": container.get("image"),
             "env": [variable["name"] for variable in container.get("env", [])],
+            "env_sha256": env_sha256,
             "tag": tag or None,
         })
         project, location, service_id = service_name.split("/")[1::2]
@@ -478,8 +500,7 @@ class CloudRunV2(EmulatedApi):
 
 
 def _first_unready(data, service):
-    """(failure message, RPC status) of the first revision the service needs that cannot serve, else
-    (None, None).
+    """The Failure of the first revision the service needs that cannot serve, else None.
 
     The latest created revision must become Ready (Knative's ConfigurationsReady), and every revision
     named in `traffic` must exist and be Ready."""
@@ -489,18 +510,50 @@ def _first_unready(data, service):
     for revision_id in needed:
         revision = _revisions(data).get(f"{service['name']}/revisions/{revision_id}")
         if revision is None:
-            return _MISSING_REVISION.format(revision_id), "INTERNAL"
+            message = _MISSING_REVISION.format(revision_id)
+            return Failure(message, message, "INTERNAL", "REVISION_FAILED")
         failure = _revision_failure(data, revision)
         if failure:
-            return failure, "FAILED_PRECONDITION"
-    return None, None
+            return failure
+    return None
 
 
 def _revision_failure(data, revision):
-    """Why `revision` cannot become Ready (its image matches a failing-image pattern), else None."""
+    """Why `revision` cannot become Ready, else None: a secret its env names could not be read when it was
+    created, or its image matches a failing-image pattern."""
+    secrets = _environments(data).get(revision["name"], {}).get("failures")
+    if secrets:
+        detail = "\n".join(secrets)
+        return Failure(_NOT_READY.format(_short(revision["name"]), detail), detail, "INTERNAL", SECRETS_FAILED)
     if any(_image_fails(data, c.get("image", "")) for c in revision.get("containers", [])):
-        return _CONTAINER_FAILED.format(_short(revision["name"]))
+        message = _CONTAINER_FAILED.format(_short(revision["name"]))
+        return Failure(message, message, "FAILED_PRECONDITION", "REVISION_FAILED")
     return None
+
+
+def _resolve_secrets(data, revision):
+    """Cloud Run reads the secret versions a revision's env names when it creates the revision (`latest` and
+    aliases resolve then): {"values": {variable: payload data in base64}, "failures": [one line per variable
+    it could not read]}. A missing secret or version is Cloud Run's "was not found", naming a bare secret id
+    with the project number and a full name as given; a version that is not ENABLED gives Secret Manager's
+    own message (what Cloud Run says then is not known)."""
+    project = revision["name"].split("/")[1]
+    values, failures = {}, []
+    for i, container in enumerate(revision.get("containers", [])):
+        for j, variable in enumerate(container.get("env", [])):
+            ref = variable.get("valueSource", {}).get("secretKeyRef")
+            if ref is None:
+                continue
+            secret = ref.get("secret", "")
+            name = secretmanager_v1.secret_name(project, secret)
+            version = ref.get("version") or "latest"
+            try:
+                values[variable["name"]] = secretmanager_v1.access(data, name, version)["payload"]["data"]
+            except ApiError as error:
+                shown = secret if secret.startswith("projects/") else name  # a full name is echoed as the template gives it
+                reason = _SECRET_NOT_FOUND.format(f"{shown}/versions/{version}") if error.status == "NOT_FOUND" else error.message
+                failures.append(f"{_SECRET_FIELD.format(i, j)}: {reason}")
+    return {"values": values, "failures": failures}
 
 
 def _mark_serving(service):
@@ -516,13 +569,18 @@ def _mark_serving(service):
     ]
 
 
-def _mark_failed(service, message):
-    """A failed rollout: the last serving state stays, the terminal condition tells why."""
+def _mark_failed(service, failure):
+    """A failed rollout: the last serving state stays, the terminal condition tells why. Routes are ready
+    when an earlier revision serves; without one they fail as Ready does (tests/fixtures/google/run_v2_secret_not_found.json)."""
     now = _now()
-    service["terminalCondition"] = {**_condition("Ready", FAILED, now), "message": message, "reason": "REVISION_FAILED"}
+    ready = {**_condition("Ready", FAILED, now), "message": failure.message, "reason": failure.reason}
+    routes = _condition("RoutesReady", SUCCEEDED, now)
+    if not service.get("latestReadyRevision"):
+        routes = {**ready, "type": "RoutesReady"}
+    service["terminalCondition"] = ready
     service["conditions"] = [
-        _condition("RoutesReady", SUCCEEDED, now),
-        {**_condition("ConfigurationsReady", FAILED, now), "message": message},
+        routes,
+        {**_condition("ConfigurationsReady", FAILED, now), "message": failure.detail, "reason": failure.reason},
     ]
 
 
@@ -654,6 +712,19 @@ def _template_changed(old, new):
     return old != new
 
 
+def _env_digests(container, secret_values):
+    """What the revision's process sees in its environment, as SHA-256 digests (never the values): plain
+    values, and secrets as resolved when the revision was created."""
+    digests = {}
+    for variable in container.get("env", []):
+        if variable["name"] in secret_values:
+            value = base64.b64decode(secret_values[variable["name"]])
+        else:
+            value = variable.get("value", "").encode()
+        digests[variable["name"]] = hashlib.sha256(value).hexdigest()
+    return digests
+
+
 def _image_fails(data, image):
     return any(fnmatch.fnmatchcase(image, pattern) for pattern in data["admin"]["failing_images"])
 
@@ -686,6 +757,11 @@ def _rollouts(data):
 
 def _listeners(data):
     return data["resources"].setdefault("run.v2", {}).setdefault("listeners", {})
+
+
+def _environments(data):
+    """Revision name -> what its secrets resolved to when it was created (`_resolve_secrets`)."""
+    return data["resources"].setdefault("run.v2", {}).setdefault("environments", {})
 
 
 def _parent(variables):
@@ -723,11 +799,18 @@ def _revision_id(service_id, generation):
 
 
 def _revision_conditions(failure, now):
+    """A revision's conditions once settled. One whose secrets could not be read never ran its container."""
     if failure is None:
         return [_condition(kind, SUCCEEDED, now) for kind in ("Ready", "ContainerHealthy", "ResourcesAvailable")]
+    if failure.reason == SECRETS_FAILED:
+        return [
+            {**_condition("Ready", FAILED, now), "message": failure.detail, "reason": failure.reason},
+            _condition("ContainerHealthy", "CONDITION_PENDING", now),
+            _condition("ResourcesAvailable", SUCCEEDED, now),
+        ]
     return [
-        {**_condition("Ready", FAILED, now), "message": failure},
-        {**_condition("ContainerHealthy", FAILED, now), "message": failure},
+        {**_condition("Ready", FAILED, now), "message": failure.message},
+        {**_condition("ContainerHealthy", FAILED, now), "message": failure.message},
         _condition("ResourcesAvailable", SUCCEEDED, now),
     ]
 
