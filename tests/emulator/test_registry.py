@@ -23,11 +23,12 @@ from orchestra_emulator.resources import apply_mask, check_etag, check_labels, n
 MEMORY = "redis.googleapis.com/stats/memory/usage"
 
 
-class SecretManagerV1(registry.EmulatedApi):
-    """Secrets create, get and patch: Secret Manager answers a stale etag with 400 FAILED_PRECONDITION."""
+class SecretManagerV1Beta2(registry.EmulatedApi):
+    """Secrets create, get and patch of Secret Manager v1beta2 (the emulator serves v1): Secret Manager
+    answers a stale etag with 400 FAILED_PRECONDITION."""
 
-    document = "secretmanager.v1"
-    proto_package = "google.cloud.secretmanager.v1"
+    document = "secretmanager.v1beta2"
+    proto_package = "google.cloud.secretmanager.v1beta2"
     settings = {"sealed_secrets": []}
     config = {"secret_seconds": 5}
 
@@ -98,7 +99,7 @@ class RedisV1(registry.EmulatedApi):
 @pytest.fixture
 def served(tmp_path):
     """(emulator, endpoint): an emulator in this process, over HTTP, with the two APIs above registered."""
-    added = [registry.register(SecretManagerV1), registry.register(RedisV1)]
+    added = [registry.register(SecretManagerV1Beta2), registry.register(RedisV1)]
     httpd = server.bind("127.0.0.1", 0, str(tmp_path))
     threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     try:
@@ -118,7 +119,7 @@ def client(name, version, endpoint):
 
 def test_a_registered_api_is_served_with_its_state_admin_settings_and_config(served):
     emulator, endpoint = served
-    secrets = client("secretmanager", "v1", endpoint).projects().secrets()
+    secrets = client("secretmanager", "v1beta2", endpoint).projects().secrets()
 
     created = secrets.create(parent="projects/demo", secretId="db", body={"labels": {"team": "core"}}).execute()
     assert secrets.get(name="projects/demo/secrets/db").execute() == created
@@ -166,7 +167,7 @@ def test_each_api_serves_its_operations_under_its_own_path(served):
 
 def test_an_etag_mismatch_is_the_error_of_each_api(served):
     emulator, endpoint = served
-    secrets = client("secretmanager", "v1", endpoint).projects().secrets()
+    secrets = client("secretmanager", "v1beta2", endpoint).projects().secrets()
     secret = secrets.create(parent="projects/demo", secretId="db", body={}).execute()
     secrets.patch(name=secret["name"], updateMask="labels", body={"labels": {"a": "1"}, "etag": secret["etag"]}).execute()
     with pytest.raises(HttpError) as raised:
@@ -183,7 +184,7 @@ def test_an_etag_mismatch_is_the_error_of_each_api(served):
 
 def test_an_update_mask_changes_only_the_fields_it_names(served):
     emulator, endpoint = served
-    secrets = client("secretmanager", "v1", endpoint).projects().secrets()
+    secrets = client("secretmanager", "v1beta2", endpoint).projects().secrets()
     name = secrets.create(parent="projects/demo", secretId="db", body={"labels": {"a": "1"}, "annotations": {"k": "v"}}).execute()["name"]
 
     patched = secrets.patch(name=name, updateMask="labels", body={"labels": {"b": "2"}, "annotations": {"k": "changed"}}).execute()

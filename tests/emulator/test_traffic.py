@@ -1,6 +1,7 @@
 """Traffic splitting: Knative's validation rules, trafficStatuses and the serving URLs."""
 
 import collections
+import hashlib
 import typing
 
 import pytest
@@ -87,6 +88,7 @@ def test_traffic_statuses_follow_traffic_with_a_uri_per_tag(services, two_revisi
         "service": "app",
         "image": "gcr.io/demo/app:1",
         "env": ["SECRET_TOKEN"],
+        "env_sha256": {"SECRET_TOKEN": hashlib.sha256(b"hunter2").hexdigest()},  # what the process sees, never the value
         "tag": "stable",
     }
 
