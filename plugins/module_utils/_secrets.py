@@ -226,10 +226,6 @@ def validate_secret_params(p, now):
                 problems.append("topic %r must be a Pub/Sub topic name projects/PROJECT/topics/TOPIC" % topic)
         problems += _duration_problems(p, "rotation_period", MIN_ROTATION)
         problems += _duration_problems(p, "ttl") + _duration_problems(p, "version_destroy_ttl", 86400)
-        if (p["rotation_period"] or p["next_rotation_time"]) and not p["topics"]:
-            problems.append("a rotation needs topics: Secret Manager publishes SECRET_ROTATE to them when it is due")
-        if p["rotation_period"] and not p["next_rotation_time"]:
-            problems.append("rotation_period needs next_rotation_time, the first time the rotation is due")
         for key in ("next_rotation_time", "expire_time"):
             if p[key] is not None:
                 moment = _timestamp(p[key])
@@ -243,6 +239,16 @@ def validate_secret_params(p, now):
                 problems.append("version_aliases %r must name a version number, not %r" % (alias, version))
     if problems:
         raise invalid(resource, problems)
+
+
+def rotation_problems(spec):
+    """Google's rules between the rotation options, on what the secret will hold (the live values and the new ones)."""
+    problems = []
+    if (spec.get("rotation_period") or spec.get("next_rotation_time")) and not spec.get("topics"):
+        problems.append("a rotation needs topics: Secret Manager publishes SECRET_ROTATE to them when it is due")
+    if spec.get("rotation_period") and not spec.get("next_rotation_time"):
+        problems.append("rotation_period needs next_rotation_time, the first time the rotation is due")
+    return problems
 
 
 def _alias_problems(alias):
@@ -313,6 +319,9 @@ def manage_secret(session):
         keys = [k for k in changed_options(SECRET_OPTIONS, want, have) if current is None or not SECRET_OPTIONS[k].tags.get("create_only")]
         if current is not None and not keys:
             return None, keys
+        problems = rotation_problems(dict(have, **want))
+        if problems:
+            raise invalid(resource, problems)
         recreate = current is not None and [k for k in keys if SECRET_OPTIONS[k].tags.get("immutable")]
         if recreate and not p["recreate"]:
             raise GcpError("Cannot change %s of %s: Google cannot change replication once a secret exists. Nothing was changed. "

@@ -83,8 +83,6 @@ BAD_SECRETS = [
     (dict(name="db password"), "name 'db password'"),
     (dict(labels={"App": "x"}), "label key 'App'"),
     (dict(rotation_period="30m", topics=["projects/p/topics/t"], next_rotation_time="2027-01-01T00:00:00Z"), "of at least 3600s"),
-    (dict(rotation_period="30d", next_rotation_time="2027-01-01T00:00:00Z"), "a rotation needs topics"),
-    (dict(rotation_period="30d", topics=["projects/p/topics/t"]), "needs next_rotation_time"),
     (dict(rotation_period="monthly", topics=["projects/p/topics/t"], next_rotation_time="2027-01-01T00:00:00Z"), "'monthly' must be"),
     (dict(topics=["rotation"]), "topic 'rotation' must be a Pub/Sub topic"),
     (dict(next_rotation_time="2020-01-01T00:00:00Z", topics=["projects/p/topics/t"]), "is not in the future"),
@@ -103,6 +101,17 @@ def test_bad_secret_options_are_refused(overrides, problem):
     with pytest.raises(GcpError) as err:
         _secrets.validate_secret_params(secret_params(**overrides), NOW)
     assert problem in err.value.msg and err.value.msg.endswith("Nothing was changed.")
+
+
+@pytest.mark.parametrize("spec, problem", [
+    (dict(rotation_period="30d", next_rotation_time="2027-01-01T00:00:00Z"), "a rotation needs topics"),
+    (dict(rotation_period="30d", topics=["projects/p/topics/t"]), "needs next_rotation_time"),
+    # the live secret holds what the task leaves out
+    (dict(rotation_period="7d", topics=["projects/p/topics/t"], next_rotation_time="2027-01-01T00:00:00Z"), None),
+])
+def test_rotation_rules_apply_to_what_the_secret_will_hold(spec, problem):
+    problems = _secrets.rotation_problems(spec)
+    assert [p for p in problems if problem and problem in p] == problems and bool(problems) is (problem is not None)
 
 
 def test_good_secret_options_pass():
