@@ -1,0 +1,218 @@
+"""The secret_rotation role and playbooks/rotate_secrets.yml against the emulator, with a real redis-server whose
+ACL user is the system that checks the rotated password, and a Cloud Run consumer pinned to its versions."""
+
+import hashlib
+import json
+import socket
+import subprocess
+import time
+
+import pytest
+import requests
+import yaml
+from google.api_core.client_options import ClientOptions
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import secretmanager_v1 as sm
+
+from conftest import routed
+from test_cloud_run_service import IMAGE, deploy
+
+ADMIN = "redis-Admin-pw-from-the-vault"  # the Redis admin's password, as a vault variable would hold it
+USER = "orchestra"  # the Redis ACL user whose password the rotated secret holds
+ENV = "REDIS_PASSWORD"
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Redis:
+    """A real redis-server on a free port, its default user guarded by ADMIN."""
+
+    def __init__(self, tmp_path):
+        self.port = free_port()
+        self.process = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                         "--appendonly", "no", "--dir", str(tmp_path), "--requirepass", ADMIN],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not self.accepts("default", ADMIN):
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+
+    def cli(self, *lines):
+        """Run commands through redis-cli's standard input; the replies, blank lines dropped."""
+        done = subprocess.run(["redis-cli", "-p", str(self.port)], input="\n".join(lines) + "\n", capture_output=True,
+                              text=True, timeout=10, check=True)
+        return [line for line in done.stdout.splitlines() if line]
+
+    def accepts(self, user, password):
+        try:
+            return self.cli('AUTH %s "%s"' % (user, password), "PING") == ["OK", "PONG"]
+        except (subprocess.CalledProcessError, FileNotFoundError):
+            return False
+
+
+@pytest.fixture
+def redis(tmp_path):
+    server = Redis(tmp_path)
+    yield server
+    server.process.terminate()
+    server.process.wait(timeout=10)
+
+
+def client(backend):
+    return sm.SecretManagerServiceClient(transport="rest", credentials=AnonymousCredentials(),
+                                         client_options=ClientOptions(api_endpoint=backend.endpoint))
+
+
+def value(backend, secret, version):
+    """What a version holds, read with the official client."""
+    path = "projects/%s/secrets/%s/versions/%s" % (backend.project, secret, version)
+    return client(backend).access_secret_version(name=path).payload.data.decode()
+
+
+def aliases(backend, secret):
+    return dict(client(backend).get_secret(name="projects/%s/secrets/%s" % (backend.project, secret)).version_aliases)
+
+
+def states(backend, secret):
+    return {int(v.name.rsplit("/", 1)[-1]): v.state.name
+            for v in client(backend).list_secret_versions(parent="projects/%s/secrets/%s" % (backend.project, secret))}
+
+
+@pytest.fixture
+def rotated(emulated, redis):
+    """A secret with its first generated value under current, the Redis ACL user holding it, the Redis admin's password
+    in a secret of its own, and a Cloud Run consumer pinned to version 1: (secret, consumer service)."""
+    secret, service = emulated.name("pw"), emulated.name("consumer")
+    play = emulated.run([
+        {"orchestra.gcp.secret": {"name": secret, "topics": ["projects/orchestra-test/topics/rotation"], "rotation_period": "30d",
+                                  "next_rotation_time": "2030-01-01T00:00:00Z"}},
+        {"orchestra.gcp.secret_version": {"secret": secret, "generate": {"length": 40, "charset": "printable"}, "aliases": ["current"]}},
+        {"orchestra.gcp.secret": {"name": secret + "-admin"}},
+        {"orchestra.gcp.secret_version": {"secret": secret + "-admin", "value": "{{ admin }}", "aliases": ["current"]}},
+        deploy(service, "1.0.0", secret_env={ENV: {"secret": secret, "version": "1"}}),
+    ], extravars={"admin": ADMIN})
+    assert play.rc == 0, play.stdout
+    first = value(emulated, secret, 1)
+    quoted = first.replace("\\", "\\\\").replace('"', '\\"')
+    assert redis.cli("AUTH default %s" % ADMIN, 'ACL SETUSER %s on ">%s" ~* +@all' % (USER, quoted)) == ["OK", "OK"]
+    assert redis.accepts(USER, quoted)
+    return secret, service
+
+
+def role_vars(emulated, redis, secret, service, **overrides):
+    return dict({
+        "secret_rotation_secret": secret,
+        "secret_rotation_generate": {"length": 40, "charset": "printable"},
+        "secret_rotation_set_tasks": "redis_acl_set.yml",
+        "secret_rotation_test_tasks": "redis_acl_test.yml",
+        "secret_rotation_finish_tasks": "redis_acl_finish.yml",
+        "secret_rotation_rollback_tasks": "redis_acl_rollback.yml",
+        "secret_rotation_redis": {"port": redis.port, "user": USER, "admin_secret": secret + "-admin"},
+        "secret_rotation_consumers": [{"name": service, "regions": ["{{ region }}"], "env": ENV, "spec": {"image": IMAGE % "1.0.0"}}],
+        "secret_rotation_grace": 1,
+        "secret_rotation_retention": 1,
+    }, **overrides)
+
+
+def rotation(emulated, redis, secret, service, verbosity=None, **overrides):
+    task = {"name": "rotate", "ansible.builtin.include_role": {"name": "orchestra.gcp.secret_rotation"},
+            "vars": role_vars(emulated, redis, secret, service, **overrides)}
+    return emulated.run([task], verbosity=verbosity)
+
+
+def result(play):
+    return [r for r in play.results if "secret_rotation_result" in r.get("ansible_facts", {})][-1]["ansible_facts"]["secret_rotation_result"]
+
+
+def quoted(text):
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def pinned(emulated, service):
+    """(revision serving 100%, the version its env variable is pinned to)."""
+    (revision, percent), = {(r, p) for _t, r, p, _tag in routed(emulated.service(service)) if p}
+    assert percent == 100
+    found = emulated.revisions.get_revision(name="%s/revisions/%s" % (emulated.path(service), revision))
+    return revision, next(e.value_source.secret_key_ref.version for e in found.containers[0].env if e.name == ENV)
+
+
+def test_a_rotation_end_to_end_leaks_no_value(emulated, redis, rotated):
+    secret, service = rotated
+    old = value(emulated, secret, 1)
+    before, _version = pinned(emulated, service)
+    play = rotation(emulated, redis, secret, service, verbosity=4)
+    assert play.rc == 0, play.stdout
+    new = value(emulated, secret, 2)
+
+    assert aliases(emulated, secret) == {"current": 2, "previous": 1}  # pending is gone
+    assert states(emulated, secret) == {1: "DISABLED", 2: "ENABLED"}
+    assert redis.accepts(USER, quoted(new)) and not redis.accepts(USER, quoted(old))
+    revision, version = pinned(emulated, service)
+    assert revision != before and version == "2"
+    answer = requests.get(emulated.service(service).uri, timeout=10).json()
+    assert answer["env_sha256"][ENV] == hashlib.sha256(new.encode()).hexdigest()
+
+    done = result(play)
+    assert (done["outcome"], done["pending"], done["replaced"], done["resumed"]) == ("finished", 2, 1, False)
+    assert [s["step"] for s in done["steps"]] == ["create", "set", "test", "finish_aliases", "finish"]
+    assert done["aliases"] == {"current": 2, "previous": 1}
+    assert [(c["service"], c["revision"], c["replaced"], c["version"], c["outcome"]) for c in done["consumers"]] == [
+        (service, revision, before, 2, "promoted")]
+    assert play.task("Hand the result to AWX")["ansible_stats"]["data"]["secret_rotation"][secret]["outcome"] == "finished"
+
+    # -vvvv and --diff: neither value, nor the admin's password, is anywhere in the output or the results.
+    assert "ESTABLISH LOCAL CONNECTION" in play.stdout, "the run was at -vvvv"
+    everything = play.stdout + json.dumps(play.results)
+    for text in (new, old, ADMIN, quoted(new), quoted(old)):
+        assert text not in everything
+
+
+def test_an_interrupted_rotation_resumes_its_pending_version(emulated, redis, rotated):
+    secret, service = rotated
+    play = rotation(emulated, redis, secret, service, secret_rotation_until="set")
+    assert play.rc == 0, play.stdout
+    assert aliases(emulated, secret) == {"current": 1, "pending": 2}
+    new, old = value(emulated, secret, 2), value(emulated, secret, 1)
+    assert redis.accepts(USER, quoted(new)) and redis.accepts(USER, quoted(old))  # both valid in the window
+    assert result(play)["outcome"] == "set"
+
+    play = rotation(emulated, redis, secret, service)
+    assert play.rc == 0, play.stdout
+    assert result(play)["resumed"] and result(play)["pending"] == 2
+    assert states(emulated, secret) == {1: "DISABLED", 2: "ENABLED"}  # never a second pending version
+    assert aliases(emulated, secret) == {"current": 2, "previous": 1}
+    assert redis.accepts(USER, quoted(new)) and not redis.accepts(USER, quoted(old))
+
+
+@pytest.mark.parametrize("failure", ["test task file", "consumer canary"])
+def test_a_failed_test_step_rolls_back(emulated, redis, rotated, tmp_path, failure):
+    secret, service = rotated
+    before, _version = pinned(emulated, service)
+    overrides = {}
+    if failure == "test task file":
+        refuse = tmp_path / "refuse.yml"
+        refuse.write_text(yaml.safe_dump([{"name": "The system refuses the new value", "ansible.builtin.fail": {"msg": "refused"}}]))
+        overrides["secret_rotation_test_tasks"] = str(refuse)
+    else:
+        # The first consumer moves to the pending version, the second never becomes Ready: the first goes back.
+        broken = emulated.name("broken")
+        assert emulated.run([deploy(broken, "1.0.0")]).rc == 0
+        emulated.emulator.admin("failing-images", {"pattern": "*:broken"})
+        overrides["secret_rotation_consumers"] = role_vars(emulated, redis, secret, service)["secret_rotation_consumers"] + [
+            {"name": broken, "regions": ["{{ region }}"], "env": ENV, "spec": {"image": IMAGE % "broken"}}]
+    play = rotation(emulated, redis, secret, service, **overrides)
+    assert play.rc != 0
+    assert "Rolled back the rotation of %s" % secret in play.stdout
+    assert aliases(emulated, secret) == {"current": 1}
+    assert states(emulated, secret) == {1: "ENABLED", 2: "DISABLED"}
+    old = value(emulated, secret, 1)
+    assert redis.accepts(USER, quoted(old))
+    assert pinned(emulated, service) == (before, "1")
+    done = result(play)
+    assert done["outcome"] == "rolled_back" and done["steps"][-1]["disabled"] == 2
+    if failure == "consumer canary":
+        assert done["steps"][-1]["sent_back"] == [service]
