@@ -363,8 +363,7 @@ def _check_alias_targets(session, current, aliases, resource):
     """Aliases name versions the secret has and has not destroyed (a new secret has none)."""
     versions = {} if current is None else {int(short_name(v.name)): v.state.name for v in session.list(
         "list versions of", resource, _client(session).list_secret_versions, parent=current.name)}
-    wrong = ["alias %r names version %s, which %s" % (alias, number, "is destroyed" if versions.get(int(number)) == "DESTROYED"
-                                                       else "does not exist")
+    wrong = ["alias %r names version %s, which %s" % (alias, number, "is destroyed" if versions.get(int(number)) else "does not exist")
              for alias, number in sorted(aliases.items()) if versions.get(int(number)) in (None, "DESTROYED")]
     if wrong:
         raise invalid(resource, wrong)
@@ -390,6 +389,8 @@ def _delete_secret(session, path, resource):
         session.call("delete", resource, _client(session).delete_secret, request=dict(name=current.name, etag=current.etag),
                      idempotent=True)
     return dict(changed=True, secret=None, diff=dict(before=_secret_diff(current), after={}))
+
+
 # ---------------------------------------------------------------- versions
 
 def _version_view(version, aliases):
@@ -424,6 +425,10 @@ def manage_version(session):
     resource = "secret %s" % p["secret"]
     path = secret_path(session.project, p["secret"])
     secret = read_secret(session, path, resource)
+    if secret is None and session.check_mode and p["version"] is None:
+        # A check run of a play that creates the secret in an earlier task: its first version would be added.
+        return dict(changed=True, added=True, moved_aliases=sorted(p["aliases"]), version=None,
+                    diff=dict(before={}, after=dict(aliases={a: 1 for a in p["aliases"]})))
     if secret is None:
         raise GcpError("Cannot manage versions of %s: the secret does not exist. Nothing was changed. Hint: create it with "
                        "orchestra.gcp.secret first." % resource)
@@ -523,8 +528,8 @@ def describe_secrets(session):
         listed = [found] if found is not None else []
     else:
         resource = "the secrets of project %s" % session.project
-        listed = session.list("list", resource, client.list_secrets, request=dict(parent="projects/" + session.project,
-                                                                                   filter=p["filter"] or ""))
+        listed = session.list("list", resource, client.list_secrets,
+                              request=dict(parent="projects/" + session.project, filter=p["filter"] or ""))
     result = []
     for secret in listed:
         view = _secret_view(secret)

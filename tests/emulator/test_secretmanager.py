@@ -108,7 +108,7 @@ def test_user_managed_replication_rotation_topics_and_ttl_read_like_google_s(raw
     for field in ("replication", "topics", "annotations", "labels", "rotation"):
         assert ours[field] == body[field]
     assert ours["topics"][0]["name"].startswith(f"projects/{PROJECT}/")  # topics keep the project id sent
-    _, version = raw("POST", f"{PARENT}/secrets/full:addVersion", {"payload": {"data": "eA=="}})
+    _status, version = raw("POST", f"{PARENT}/secrets/full:addVersion", {"payload": {"data": "eA=="}})
     key = body["replication"]["userManaged"]["replicas"][0]["customerManagedEncryption"]["kmsKeyName"]
     assert version["replicationStatus"] == {"userManaged": {"replicas": [
         {"location": "us-central1", "customerManagedEncryption": {"kmsKeyVersionName": f"{key}/cryptoKeyVersions/1"}}]}}
@@ -184,7 +184,7 @@ def test_rotation_rules(raw, rotation, topics):
 def test_patch_applies_the_update_mask_like_google(client, raw):
     real = google("secretmanager_secret_patch_update_mask.json")
     create(client, labels={"managed-by-cnrm": "true"}, topics=TOPICS)
-    _, current = raw("GET", f"{PARENT}/secrets/app")
+    _status, current = raw("GET", f"{PARENT}/secrets/app")
     body = json.loads(json.dumps(real["request"]["body"]).replace("${projectId}", PROJECT).replace("${uniqueId}", "x"))
     body.update(etag=current["etag"], expireTime="2100-01-01T00:00:00.123456Z", replication=AUTOMATIC,
                 rotation={"nextRotationTime": "2100-01-01T00:00:00Z", "rotationPeriod": "7200s"})
@@ -219,7 +219,7 @@ def test_patch_is_guarded_by_the_etag_keeps_replication_and_needs_a_mask(client,
 def test_a_ttl_patch_sets_the_expire_time_and_an_expired_secret_is_gone(client, raw):
     create(client, secret_id="keep")
     create(client, secret_id="brief")
-    _, patched = raw("PATCH", f"{PARENT}/secrets/brief", {"ttl": "1s"}, updateMask="ttl")
+    _status, patched = raw("PATCH", f"{PARENT}/secrets/brief", {"ttl": "1s"}, updateMask="ttl")
     assert "ttl" not in patched and abs(seconds(patched["expireTime"]) - (time.time() + 1)) < 1
 
     time.sleep(1.2)
@@ -274,7 +274,7 @@ def test_list_filters_and_pages(client, raw):
     assert [s.name for s in client.list_secrets(request={"parent": PARENT, "filter": "labels.env=prod"})] == [named("s1"), named("s3")]
     assert [s.name for s in client.list_secrets(request={"parent": PARENT, "filter": "name:s4"})] == [named("s4")]
     assert [s.name for s in client.list_secrets(request={"parent": PARENT, "filter": "labels.env:* AND name:s0"})] == [named("s0")]
-    _, filtered = raw("GET", f"{PARENT}/secrets", filter="labels.env=dev")
+    _status, filtered = raw("GET", f"{PARENT}/secrets", filter="labels.env=dev")
     assert "totalSize" not in filtered and len(filtered["secrets"]) == 3  # totalSize is 0 with a filter
     error(raw("GET", f"{PARENT}/secrets", filter="create_time>1"), 400, "INVALID_ARGUMENT")
     assert list(client.list_secrets(parent="projects/other")) == []
@@ -289,7 +289,7 @@ def test_add_version_and_access_read_like_google_s(client, raw):
     create(client)
 
     status, added = raw("POST", f"{PARENT}/secrets/app:addVersion", real_add["request"]["body"])
-    _, accessed = raw("GET", f"{PARENT}/secrets/app/versions/latest:access")
+    _status, accessed = raw("GET", f"{PARENT}/secrets/app/versions/latest:access")
 
     assert status == 200
     assert set(added) == set(real_add["response"])  # no clientSpecifiedPayloadChecksum (false), no destroyTime
@@ -343,7 +343,7 @@ def test_versions_are_numbered_from_one_never_reused_and_listed_newest_first(cli
 
     assert third.name.endswith("/versions/3")
     assert [v.name.rsplit("/", 1)[1] for v in client.list_secret_versions(parent=f"{PARENT}/secrets/app")] == ["3", "2", "1"]
-    _, disabled_only = raw("GET", f"{PARENT}/secrets/app/versions", filter="state:DESTROYED")
+    _status, disabled_only = raw("GET", f"{PARENT}/secrets/app/versions", filter="state:DESTROYED")
     assert [v["name"] for v in disabled_only["versions"]] == [f"{named('app')}/versions/2"]
     pages = list(client.list_secret_versions(request={"parent": f"{PARENT}/secrets/app", "page_size": 2}).pages)
     assert [len(page.versions) for page in pages] == [2, 1]
@@ -378,7 +378,7 @@ def test_enable_disable_destroy_read_like_google_s(client, raw):
     create(client)
     added = add(client)
 
-    _, enabled = raw("POST", f"{PARENT}/secrets/app/versions/1:enable")
+    _status, enabled = raw("POST", f"{PARENT}/secrets/app/versions/1:enable")
     assert set(enabled) == set(real_enable) and enabled["state"] == "ENABLED" and enabled["etag"] != added.etag
     error(raw("POST", f"{PARENT}/secrets/app/versions/1:disable", {"etag": added.etag}), 400, "FAILED_PRECONDITION")
     status, disabled = raw("POST", f"{PARENT}/secrets/app/versions/1:disable", {"etag": enabled["etag"]},
@@ -388,7 +388,7 @@ def test_enable_disable_destroy_read_like_google_s(client, raw):
     assert message == f"Secret Version [{named('app')}/versions/1] is in DISABLED state."
     assert re.fullmatch(r"Secret Version \[projects/\d+/secrets/\S+/versions/\d+\] is in DISABLED state\.", real_denied["message"])
 
-    _, destroyed = raw("POST", f"{PARENT}/secrets/app/versions/1:destroy", {"etag": disabled["etag"]})
+    _status, destroyed = raw("POST", f"{PARENT}/secrets/app/versions/1:destroy", {"etag": disabled["etag"]})
 
     assert set(destroyed) == set(real_destroy["response"]) and destroyed["state"] == "DESTROYED"
     assert NANOS.match(destroyed["destroyTime"]) and NANOS.match(real_destroy["response"]["destroyTime"])
@@ -404,9 +404,9 @@ def test_a_destroy_ttl_disables_then_destroys_when_the_time_comes(client, raw):
     add(client, data=b"one")
     add(client, data=b"two")
     client.destroy_secret_version(name=f"{PARENT}/secrets/app/versions/2")
-    _, scheduled = raw("POST", f"{PARENT}/secrets/app/versions/1:destroy")
+    _status, scheduled = raw("POST", f"{PARENT}/secrets/app/versions/1:destroy")
 
-    _, listed = raw("GET", f"{PARENT}/secrets/app/versions")
+    _status, listed = raw("GET", f"{PARENT}/secrets/app/versions")
     assert set(listed["versions"][1]) == set(real[1]) - {"clientSpecifiedPayloadChecksum"}
     assert scheduled["state"] == real[1]["state"] == "DISABLED" and "destroyTime" not in scheduled
     assert NANOS.match(scheduled["scheduledDestroyTime"]) and NANOS.match(real[1]["scheduledDestroyTime"])

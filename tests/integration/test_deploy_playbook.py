@@ -11,6 +11,7 @@ import requests
 import yaml
 
 from conftest import REPO, routed
+from test_secrets import client as secret_manager
 
 
 def recap(stdout):
@@ -18,6 +19,9 @@ def recap(stdout):
     return {host: {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", counts)}
             for host, counts in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", stdout.split("PLAY RECAP")[-1], re.M)}
 
+
+# What a first deploy changes besides the service: the declared secret created, and its first value added.
+SECRET_CHANGES = 2
 
 LOCAL_EMULATOR_CONFIG = yaml.safe_load((REPO / "inventories" / "local" / "group_vars" / "gcp.yml").read_text())[
     "local_emulator_config"]
@@ -46,7 +50,13 @@ def test_deploy_then_redeploy_changes_nothing(emulated):
     assert emulated.emulator.log() == []  # check mode: not one mutating call
 
     changed, out = ansible_playbook(emulated)
-    assert changed == 1, out  # the emulator already ran: the service created with its revision tagged stable at 100%
+    # The emulator already ran: the secret created, its first value added, the service created with its revision
+    # tagged stable at 100%.
+    assert changed == 1 + SECRET_CHANGES, out
+    secrets = secret_manager(emulated)
+    secret = secrets.get_secret(name="projects/%s/secrets/orchestra-redis-password" % emulated.project)
+    assert dict(secret.version_aliases) == {"current": 1} and secret.rotation.rotation_period.days == 30
+    assert len(secrets.access_secret_version(name=secret.name + "/versions/current").payload.data) == 32
     service = emulated.service("ai-orchestra")
     assert dict(service.labels) == {"app": "ai-orchestra", "env": "local"}
     assert service.template.scaling.max_instance_count == 2
@@ -61,7 +71,7 @@ def test_deploy_then_redeploy_changes_nothing(emulated):
 
 
 def test_rollback_playbook_returns_to_the_last_stable_revision_in_one_update(emulated):
-    assert ansible_playbook(emulated)[0] == 1
+    assert ansible_playbook(emulated)[0] == 1 + SECRET_CHANGES
     first = emulated.revision_names("ai-orchestra")[0]
     release = '{"orchestra_service": {"name": "ai-orchestra", "image": "us-docker.pkg.dev/orchestra-local/app/ai-orchestra:2.0.0"}}'
     changed, out = ansible_playbook(emulated, "-e", release)
@@ -80,8 +90,8 @@ def test_rollback_playbook_returns_to_the_last_stable_revision_in_one_update(emu
 def test_a_first_deploy_is_one_call_and_the_next_rollout_promotes_from_it(emulated):
     changed, out = ansible_playbook(emulated)
 
-    assert changed == 1, out
-    (create,) = emulated.emulator.log()
+    assert changed == 1 + SECRET_CHANGES, out
+    (create,) = [call for call in emulated.emulator.log() if "/services" in call["path"]]
     assert (create["method"], create["path"]) == ("POST", "/v2/projects/%s/locations/us-central1/services" % emulated.project)
     (first,) = emulated.revision_names("ai-orchestra")
     assert routed(emulated.service("ai-orchestra")) == [("REVISION", first, 100, "stable")]
@@ -95,7 +105,7 @@ def test_a_first_deploy_is_one_call_and_the_next_rollout_promotes_from_it(emulat
                                     '"image": "us-docker.pkg.dev/orchestra-local/app/ai-orchestra:2.0.0"}}')
 
     assert changed == 3, out  # the canary, its step at 50%, its promotion
-    assert [c["method"] for c in emulated.emulator.log()[1:]] == ["PATCH"] * 3
+    assert [c["method"] for c in emulated.emulator.log() if "/services" in c["path"]][1:] == ["PATCH"] * 3
     first_again, second = emulated.revision_names("ai-orchestra")
     service = emulated.service("ai-orchestra")
     assert first_again == first and routed(service) == [("REVISION", second, 100, "stable")]
@@ -117,7 +127,7 @@ def release(version, **more):
 
 
 def test_two_regions_one_failing_rolls_back_that_region_only(emulated):
-    assert ansible_playbook(emulated, "-e", TWO_REGIONS)[0] == 2
+    assert ansible_playbook(emulated, "-e", TWO_REGIONS)[0] == 2 + SECRET_CHANGES
     before = {region: serving_in(emulated, region) for region in ("us-central1", "europe-west1")}
     emulated.emulator.admin("revision-behaviour", {"image": "*:2.0.0", "revision": "projects/*/locations/europe-west1/*",
                                                    "error_ratio": 0.5})
@@ -132,7 +142,7 @@ def test_two_regions_one_failing_rolls_back_that_region_only(emulated):
 
 
 def test_two_regions_one_failing_rolls_back_every_region_under_the_policy_all(emulated):
-    assert ansible_playbook(emulated, "-e", TWO_REGIONS)[0] == 2
+    assert ansible_playbook(emulated, "-e", TWO_REGIONS)[0] == 2 + SECRET_CHANGES
     before = {region: serving_in(emulated, region) for region in ("us-central1", "europe-west1")}
     emulated.emulator.admin("revision-behaviour", {"image": "*:2.0.0", "revision": "projects/*/locations/europe-west1/*",
                                                    "error_ratio": 0.5})
@@ -146,7 +156,7 @@ def test_two_regions_one_failing_rolls_back_every_region_under_the_policy_all(em
 
 def test_a_region_failing_at_its_promotion_sends_promoted_regions_back_under_the_policy_all(emulated, tmp_path):
     """europe-west1's promotion is refused (400) while us-central1's goes through: us-central1 goes back too."""
-    assert ansible_playbook(emulated, "-e", TWO_REGIONS)[0] == 2
+    assert ansible_playbook(emulated, "-e", TWO_REGIONS)[0] == 2 + SECRET_CHANGES
     before = {region: serving_in(emulated, region) for region in ("us-central1", "europe-west1")}
     hook = tmp_path / "refuse_promotion.yml"
     hook.write_text("""
@@ -168,7 +178,7 @@ def test_a_region_failing_at_its_promotion_sends_promoted_regions_back_under_the
 
 
 def test_rollback_drill_proves_the_stable_revision_comes_back_and_times_it(emulated):
-    assert ansible_playbook(emulated)[0] == 1
+    assert ansible_playbook(emulated)[0] == 1 + SECRET_CHANGES
     (stable, _percent), = serving_in(emulated, "us-central1")
 
     _changed, out = ansible_playbook(emulated, playbook="playbooks/rollback_drill.yml")

@@ -81,8 +81,8 @@ def test_versions_values_and_aliases(emulated):
     assert play.rc == 0, play.stdout
     assert [play.task(n)["changed"] for n in ("move", "disable", "again", "destroy")] == [True, True, False, True]
     info = play.task("info")["secrets"][0]
-    assert [(v["version"], v["state"], v["aliases"]) for v in info["versions"]] == [(2, "ENABLED", ["current", "pending"]),
-                                                                                       (1, "DESTROYED", [])]
+    versions = [(v["version"], v["state"], v["aliases"]) for v in info["versions"]]
+    assert versions == [(2, "ENABLED", ["current", "pending"]), (1, "DESTROYED", [])]
     assert VALUE not in json.dumps(play.results)
 
 

@@ -73,8 +73,9 @@ def test_nothing_serving_is_a_first_deploy():
 STEPS = [{"percent": 10, "bake": 30}, {"percent": 50, "bake": 30}]
 
 
-def plan(svc, revision, image="img:2", resume="continue", steps=STEPS):
-    return plan_of(status(svc, image=image), revision, steps, dict(name="app", region="us-central1", resume=resume))
+def plan(svc, revision, image="img:2", resume="continue", steps=None):
+    return plan_of(status(svc, image=image), revision, STEPS if steps is None else steps,
+                   dict(name="app", region="us-central1", resume=resume))
 
 
 def test_the_plan_of_a_new_spec_is_the_whole_rollout_against_the_stable_revision():
