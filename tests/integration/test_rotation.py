@@ -14,7 +14,7 @@ from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import secretmanager_v1 as sm
 
-from conftest import routed
+from conftest import REPO, routed
 from test_cloud_run_service import IMAGE, deploy
 
 ADMIN = "redis-Admin-pw-from-the-vault"  # the Redis admin's password, as a vault variable would hold it
@@ -216,3 +216,45 @@ def test_a_failed_test_step_rolls_back(emulated, redis, rotated, tmp_path, failu
     assert done["outcome"] == "rolled_back" and done["steps"][-1]["disabled"] == 2
     if failure == "consumer canary":
         assert done["steps"][-1]["sent_back"] == [service]
+
+
+def test_the_playbook_rotates_what_is_due_or_named(emulated, redis, rotated):
+    secret, service = rotated
+    idle = emulated.name("idle")
+    assert emulated.run([{"orchestra.gcp.secret": {"name": idle, "topics": ["projects/orchestra-test/topics/rotation"], "rotation_period": "30d",
+                                                   "next_rotation_time": "2030-01-01T00:00:00Z"}},
+                         {"orchestra.gcp.secret_version": {"secret": idle, "generate": {}, "aliases": ["current"]}}]).rc == 0
+    rotate = role_vars(emulated, redis, secret, service)
+    declared = [dict(name=secret, rotation_period="30d", generate=rotate["secret_rotation_generate"],
+                     consumers=rotate["secret_rotation_consumers"], set_tasks="redis_acl_set.yml", test_tasks="redis_acl_test.yml",
+                     finish_tasks="redis_acl_finish.yml", rollback_tasks="redis_acl_rollback.yml", redis=rotate["secret_rotation_redis"],
+                     retention=1),
+                dict(name=idle, rotation_period="30d")]
+    inventory = yaml.safe_dump({"gcp": {"hosts": {"localhost": {
+        "ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}", "region": emulated.region,
+        "gcp_project": emulated.project, "gcp_api_endpoint": emulated.endpoint, "orchestra_secrets": declared}}}})
+    playbook = (REPO / "playbooks" / "rotate_secrets.yml").read_text()
+
+    # Nothing is due (versions made now, next rotations in 2030): no change, one read per secret, nothing written.
+    before = len(emulated.emulator.calls())
+    play = emulated.run_playbook(playbook, inventory=inventory)
+    assert play.rc == 0, play.stdout
+    assert play.changed() == []
+    reads = [c for c in emulated.emulator.calls()[before:] if "/secrets/" in c["path"]]
+    assert all(c["method"] == "GET" for c in reads)
+    assert sorted({c["path"].split("/secrets/")[1].split("/")[0] for c in reads}) == sorted([secret, idle])
+    assert len(play.task("Read when each declared secret is due")["results"]) == 2
+
+    # Named, it is rotated now; its next rotation moves to one period from now; the other secret is not touched.
+    play = emulated.run_playbook(playbook, inventory=inventory, extravars={"secret": secret})
+    assert play.rc == 0, play.stdout
+    assert aliases(emulated, secret) == {"current": 2, "previous": 1}
+    assert aliases(emulated, idle) == {"current": 1} and states(emulated, idle) == {1: "ENABLED"}
+    live = client(emulated).get_secret(name="projects/%s/secrets/%s" % (emulated.project, secret))
+    ahead = live.rotation.next_rotation_time.timestamp() - time.time()
+    assert 30 * 86400 - 120 < ahead <= 30 * 86400
+
+    # Just rotated: nothing is due again.
+    play = emulated.run_playbook(playbook, inventory=inventory)
+    assert play.rc == 0, play.stdout
+    assert play.changed() == [] and aliases(emulated, secret) == {"current": 2, "previous": 1}
