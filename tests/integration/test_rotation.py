@@ -118,10 +118,10 @@ def role_vars(emulated, redis, secret, service, **overrides):
     }, **overrides)
 
 
-def rotation(emulated, redis, secret, service, verbosity=None, **overrides):
+def rotation(emulated, redis, secret, service, verbosity=None, check=False, **overrides):
     task = {"name": "rotate", "ansible.builtin.include_role": {"name": "orchestra.gcp.secret_rotation"},
             "vars": role_vars(emulated, redis, secret, service, **overrides)}
-    return emulated.run([task], verbosity=verbosity)
+    return emulated.run([task], verbosity=verbosity, check=check)
 
 
 def result(play):
@@ -173,6 +173,11 @@ def test_a_rotation_end_to_end_leaks_no_value(emulated, redis, rotated):
 
 def test_an_interrupted_rotation_resumes_its_pending_version(emulated, redis, rotated):
     secret, service = rotated
+    before = len(emulated.emulator.log())
+    play = rotation(emulated, redis, secret, service, check=True)
+    assert play.rc == 0, play.stdout
+    assert result(play)["outcome"] == "planned" and emulated.emulator.log()[before:] == []  # check mode writes nothing
+
     play = rotation(emulated, redis, secret, service, secret_rotation_until="set")
     assert play.rc == 0, play.stdout
     assert aliases(emulated, secret) == {"current": 1, "pending": 2}
@@ -258,3 +263,10 @@ def test_the_playbook_rotates_what_is_due_or_named(emulated, redis, rotated):
     play = emulated.run_playbook(playbook, inventory=inventory)
     assert play.rc == 0, play.stdout
     assert play.changed() == [] and aliases(emulated, secret) == {"current": 2, "previous": 1}
+
+    # Named again: a second rotation; with a retention of one, version 1 is destroyed, 2 is kept disabled as previous.
+    play = emulated.run_playbook(playbook, inventory=inventory, extravars={"secret": secret})
+    assert play.rc == 0, play.stdout
+    assert aliases(emulated, secret) == {"current": 3, "previous": 2}
+    assert states(emulated, secret) == {1: "DESTROYED", 2: "DISABLED", 3: "ENABLED"}
+    assert redis.accepts(USER, quoted(value(emulated, secret, 3)))
