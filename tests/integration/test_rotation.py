@@ -270,3 +270,23 @@ def test_the_playbook_rotates_what_is_due_or_named(emulated, redis, rotated):
     assert aliases(emulated, secret) == {"current": 3, "previous": 2}
     assert states(emulated, secret) == {1: "DESTROYED", 2: "DISABLED", 3: "ENABLED"}
     assert redis.accepts(USER, quoted(value(emulated, secret, 3)))
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"secret_rotation_consumers": [{"name": "svc", "regions": ["us-central1"], "env": ENV, "spec": {"image": IMAGE % "1.0.0", "cpus": "2"}}]},
+     "cpus"),
+    ({"secret_rotation_consumers": [{"name": "svc", "regions": ["us-central1"], "env": ENV, "spec": {"image": IMAGE % "1.0.0"},
+                                     "steps": [{"percent": 10, "bak": 60}]}]}, "bak"),
+    ({"secret_rotation_redis": {"port": 6379, "usr": USER}}, "usr"),
+    ({"secret_rotation_period": "30 days"}, "secret_rotation_period 30 days must be like"),
+    ({"secret_rotation_api_endpoint": "https://secretmanager.googleapis.com"}, "needs secret_rotation_access_token"),
+], ids=["spec key", "step key", "redis key", "period", "token"])
+def test_bad_input_is_refused_before_any_call(emulated, overrides, message):
+    before = len(emulated.emulator.calls())
+    task = {"name": "rotate", "ansible.builtin.include_role": {"name": "orchestra.gcp.secret_rotation"},
+            "vars": dict({"secret_rotation_secret": "any"}, **overrides)}
+    play = emulated.run([task])
+    assert play.rc != 0
+    failure = next(r for r in play.results if r["_failed"])
+    assert message in failure["msg"], failure["msg"]
+    assert len(emulated.emulator.calls()) == before, "the role called the API before refusing its input"
