@@ -211,7 +211,7 @@ def test_a_failed_test_step_rolls_back(emulated, redis, rotated, tmp_path, failu
             {"name": broken, "regions": ["{{ region }}"], "env": ENV, "spec": {"image": IMAGE % "broken"}}]
     play = rotation(emulated, redis, secret, service, **overrides)
     assert play.rc != 0
-    assert "Rolled back the rotation of %s" % secret in play.stdout
+    assert "Rolled back the rotation of %s" % secret in play.stdout, play.stdout
     assert aliases(emulated, secret) == {"current": 1}
     assert states(emulated, secret) == {1: "ENABLED", 2: "DISABLED"}
     old = value(emulated, secret, 1)
