@@ -279,8 +279,9 @@ def test_the_playbook_rotates_what_is_due_or_named(emulated, redis, rotated):
                                      "steps": [{"percent": 10, "bak": 60}]}]}, "bak"),
     ({"secret_rotation_redis": {"port": 6379, "usr": USER}}, "usr"),
     ({"secret_rotation_period": "30 days"}, "secret_rotation_period 30 days must be like"),
+    ({"secret_rotation_period": "10m"}, "at least an hour"),
     ({"secret_rotation_api_endpoint": "https://secretmanager.googleapis.com"}, "needs secret_rotation_access_token"),
-], ids=["spec key", "step key", "redis key", "period", "token"])
+], ids=["spec key", "step key", "redis key", "period", "short period", "token"])
 def test_bad_input_is_refused_before_any_call(emulated, overrides, message):
     before = len(emulated.emulator.calls())
     task = {"name": "rotate", "ansible.builtin.include_role": {"name": "orchestra.gcp.secret_rotation"},
