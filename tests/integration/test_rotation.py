@@ -217,6 +217,7 @@ def test_a_failed_test_step_rolls_back(emulated, redis, rotated, tmp_path, failu
     old = value(emulated, secret, 1)
     assert redis.accepts(USER, quoted(old))
     assert pinned(emulated, service) == (before, "1")
+    assert not any(text in play.stdout + json.dumps(play.results) for text in (old, quoted(old), ADMIN))
     done = result(play)
     assert done["outcome"] == "rolled_back" and done["steps"][-1]["disabled"] == 2
     if failure == "consumer canary":
