@@ -65,6 +65,12 @@ class EmulatorClient:
         return self.admin("state", method="GET")
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "one_core: a scenario whose paths through Ansible another scenario walks on every core; CI runs it on "
+                   "the highest declared ansible-core only (scripts/test.sh, stage core-lowest), to keep within its time")
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -1,5 +1,7 @@
 """Each task makes the API calls it needs and no more, counted by the emulator (reads included)."""
 
+import pytest
+
 from test_cloud_run_service import deploy
 from test_cloud_run_traffic import traffic
 
@@ -11,6 +13,7 @@ def calls_of(emulated, task):
     return [(c["method"], c["path"].rsplit("/", 1)[-1]) for c in emulated.emulator.calls()[before:]]
 
 
+@pytest.mark.one_core
 def test_calls_per_task(emulated):
     name = emulated.name("calls")
     info = {"orchestra.gcp.cloud_run_service_info": dict(name=name, region="{{ region }}")}
@@ -35,6 +38,7 @@ def test_calls_per_task(emulated):
     assert calls_of(emulated, traffic(name, rollback=True)) == [("GET", name), ("GET", fourth), ("PATCH", name)]
 
 
+@pytest.mark.one_core
 def test_rollout_status_lists_revisions_only_for_a_canary(emulated):
     name = emulated.name("status")
     status = {"orchestra.gcp.cloud_run_rollout_status": dict(name=name, region="{{ region }}", image="x")}

@@ -4,6 +4,8 @@ does, scaled down) and by HTTP checks."""
 
 import datetime
 
+import pytest
+
 from monitoring_lag import METRICS_DELAY
 from test_cloud_run_service import deploy
 
@@ -53,6 +55,7 @@ def test_healthy_canary_passes(emulated):
     assert "Cloud Monitoring data arrives up to %d s late" % METRICS_DELAY in result["reason"]
 
 
+@pytest.mark.one_core
 def test_without_the_delay_a_lagging_monitoring_undercounts(emulated):
     """Judging windows ending now, as if Monitoring's data were there at once, misses the last seconds: the
     checks of the measurement that ends the bake do not all count, and the canary has too few requests."""
@@ -63,6 +66,7 @@ def test_without_the_delay_a_lagging_monitoring_undercounts(emulated):
     assert result["measurements"][0]["canary"]["requests"] < 30
 
 
+@pytest.mark.one_core
 def test_a_tenth_of_5xx_fails_with_the_numbers(emulated):
     name = emulated.name("errors")
     emulated.emulator.admin("revision-behaviour", {"image": "*:2.0.0-bad", "error_ratio": 0.1})
@@ -75,6 +79,7 @@ def test_a_tenth_of_5xx_fails_with_the_numbers(emulated):
     assert canary["error_ratio"] == round(canary["errors"] / float(canary["requests"]), 4)
 
 
+@pytest.mark.one_core
 def test_latency_over_the_limit_fails(emulated):
     name = emulated.name("slow")
     emulated.emulator.admin("revision-behaviour", {"image": "*:2.0.0-slow", "latency_ms": 120})
@@ -84,6 +89,7 @@ def test_latency_over_the_limit_fails(emulated):
     assert "p95 latency (ms)" in result["reason"]
 
 
+@pytest.mark.one_core
 def test_no_traffic_follows_the_no_data_policy(emulated):
     name = emulated.name("quiet")
     canary_setup(emulated, name)
@@ -91,6 +97,7 @@ def test_no_traffic_follows_the_no_data_policy(emulated):
     assert verdicts == {"pause": "inconclusive", "fail": "fail", "pass": "pass"}
 
 
+@pytest.mark.one_core
 def test_worse_than_stable_but_under_the_limits_fails_the_comparison(emulated):
     name = emulated.name("worse")
     emulated.emulator.admin("revision-behaviour", {"image": "*:2.0.0-worse", "latency_ms": 60})
@@ -106,6 +113,7 @@ def test_worse_than_stable_but_under_the_limits_fails_the_comparison(emulated):
     assert result["measurements"][-1]["baseline"]["requests"] >= 20
 
 
+@pytest.mark.one_core
 def test_bake_with_consecutive_successes(emulated):
     """Every check sent during the bake counts once its data arrived: the last window holds them all."""
     name = emulated.name("bake")
@@ -122,6 +130,7 @@ def test_bake_with_consecutive_successes(emulated):
     assert [m["verdict"] for m in measurements[-2:]] == ["pass", "pass"]
 
 
+@pytest.mark.one_core
 def test_a_pass_waits_for_the_whole_bake_time(emulated):
     """One passing measurement would be enough for the verdict, yet the canary is watched until the bake's data arrived."""
     name = emulated.name("minbake")

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from urllib.parse import urlparse
 
+import pytest
 import requests
 import yaml
 
@@ -126,6 +127,7 @@ def release(version, **more):
                            orchestra_regions=["us-central1", "europe-west1"], **more))
 
 
+@pytest.mark.one_core
 def test_two_regions_one_failing_rolls_back_that_region_only(emulated):
     assert ansible_playbook(emulated, "-e", TWO_REGIONS)[0] == 2 + SECRET_CHANGES
     before = {region: serving_in(emulated, region) for region in ("us-central1", "europe-west1")}

@@ -125,6 +125,7 @@ def test_an_image_that_never_gets_ready_is_aborted(emulated, stable):
     assert not judged(play)
 
 
+@pytest.mark.one_core
 def test_no_traffic_pauses_by_the_no_data_policy(emulated):
     name = emulated.name("quiet")
     assert emulated.run([dict(name="v1", **deploy(name, "1.0.0"))]).rc == 0
@@ -185,6 +186,7 @@ def test_status_module_reads_a_rollout_in_progress_and_stale_tags(emulated):
                                "allowed_tags" % play.task("v1")["revision"]]
 
 
+@pytest.mark.one_core
 def test_a_latency_regression_is_rolled_back(emulated, stable):
     name, v1 = stable
     emulated.emulator.admin("revision-behaviour", {"image": "*:2.0.0-slow", "latency_ms": 150})
@@ -195,6 +197,7 @@ def test_a_latency_regression_is_rolled_back(emulated, stable):
     assert "p95 latency (ms)" in judged(play)[0]["reason"]
 
 
+@pytest.mark.one_core
 def test_a_canary_worse_than_stable_but_under_the_limits_fails_the_comparison(emulated, stable):
     name, v1 = stable
     emulated.emulator.admin("revision-behaviour", {"image": "*:2.0.0-worse", "error_ratio": 0.05})
@@ -238,6 +241,7 @@ def test_503s_on_a_traffic_update_are_retried_and_hooks_run_at_every_point(emula
                    ("hook after_step", "50"), ("hook after_promotion", "-")]
 
 
+@pytest.mark.one_core
 def test_the_load_step_drives_the_canary_with_ab_so_a_quiet_service_can_be_judged(emulated):
     name = emulated.name("load")
     assert emulated.run([dict(name="v1", **deploy(name, "1.0.0"))]).rc == 0
@@ -327,6 +331,7 @@ def test_a_rollout_killed_mid_step_resumes_where_its_traffic_stands(emulated, st
     assert emulated.revision_names(name)[-1] == canary and serving(emulated, name) == {(canary, 100)}
 
 
+@pytest.mark.one_core
 def test_a_changed_spec_of_the_same_image_does_not_resume_but_starts_over(emulated, stable):
     name, _v1 = stable
     interrupted = start_and_kill_at(emulated, name, 20)
@@ -339,6 +344,7 @@ def test_a_changed_spec_of_the_same_image_does_not_resume_but_starts_over(emulat
     assert serving(emulated, name) == {(fixed, 100)}
 
 
+@pytest.mark.one_core
 def test_a_rollout_killed_mid_step_is_rolled_back_by_policy_before_the_next_one(emulated, stable):
     name, v1 = stable
     canary = start_and_kill_at(emulated, name, 20)

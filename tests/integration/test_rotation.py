@@ -193,7 +193,7 @@ def test_an_interrupted_rotation_resumes_its_pending_version(emulated, redis, ro
     assert redis.accepts(USER, quoted(new)) and not redis.accepts(USER, quoted(old))
 
 
-@pytest.mark.parametrize("failure", ["test task file", "consumer canary"])
+@pytest.mark.parametrize("failure", ["test task file", pytest.param("consumer canary", marks=pytest.mark.one_core)])
 def test_a_failed_test_step_rolls_back(emulated, redis, rotated, tmp_path, failure):
     secret, service = rotated
     before, _version = pinned(emulated, service)
