@@ -1,5 +1,7 @@
 """Bad input fails with a message that names the problem, and nothing reaches the API as a change."""
 
+import pytest
+
 from test_cloud_run_service import IMAGE, deploy
 from test_cloud_run_traffic import traffic
 
@@ -51,6 +53,7 @@ def bad_cases(name, v1):
     ]
 
 
+@pytest.mark.one_core
 def test_bad_input_is_refused_before_any_change(emulated):
     name = emulated.name()
     setup = emulated.run([dict(name="v1", **deploy(name, "1.0.0"))])

@@ -2,6 +2,7 @@
 
 from collections import Counter
 
+import pytest
 import requests
 
 from conftest import routed
@@ -16,6 +17,7 @@ def http_revisions(service, n=200):
     return Counter(requests.get(service.uri, timeout=5).json()["revision"] for _unused in range(n))
 
 
+@pytest.mark.one_core
 def test_split_rollback_promote(backend):
     name = backend.name()
     setup = backend.run([dict(name="v1", **deploy(name, "1.0.0")),
