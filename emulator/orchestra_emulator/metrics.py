@@ -5,6 +5,12 @@ a time for one series, named by its metric type and labels and its monitored res
 (`project_id` among them, as on every Google Cloud resource). Points are kept in memory: a reset or a
 restart forgets them. `series` groups them into samples aligned on multiples of the sample length
 since the epoch; what a sample's values make (a sum, a distribution, the last value) is Monitoring's.
+
+Where this comes from: the TimeSeries, Point, MetricDescriptor (metricKind, valueType, unit) and
+MonitoredResource shapes of monitoring.v3.json; samples and their lag from Cloud Run's metric list
+(https://cloud.google.com/monitoring/api/metrics_gcp#gcp-run: "Sampled every 60 seconds. After sampling,
+data is not visible for up to 180 seconds."), applied in monitoring_v3.py. The sink itself is the
+emulator's own plumbing between its APIs; Google documents no such thing.
 """
 
 import math

@@ -1,4 +1,7 @@
-"""The one mechanism every emulated API uses: a module defines a subclass of `EmulatedApi` and
+"""The emulator's own plumbing, not Google behaviour (what each API answers is in its module, from
+Google's discovery documents and the cited responses under tests/fixtures/google/).
+
+The one mechanism every emulated API uses: a module defines a subclass of `EmulatedApi` and
 decorates it with `@register`; `app.Emulator` builds every registered API and routes to them in the
 order they registered.
 
