@@ -1,11 +1,13 @@
 """The admin API under /_emulator/ (a prefix Google does not use): health, reset, injected
-faults and failed operations, configuration, the log of mutating calls, the count of every call and a
-state dump, plus the endpoints the registered APIs bring (registry.EmulatedApi.admin)."""
+faults and failed operations, configuration, the clock, the log of mutating calls, the count of every call
+and a state dump, plus the endpoints the registered APIs bring (registry.EmulatedApi.admin)."""
 
+import datetime
 import os
 import re
 import time
 
+from orchestra_emulator import clock
 from orchestra_emulator.errors import ApiError, invalid_argument, not_found
 
 PREFIX = "/_emulator/"
@@ -33,6 +35,8 @@ class Admin:
             ("GET", "log"): self._log,
             ("GET", "calls"): self._calls,
             ("GET", "state"): self._state,
+            ("GET", "clock"): self._clock,
+            ("POST", "clock"): self._set_clock,
             ("POST", "shutdown"): self._shutdown,
             **endpoints,
         }
@@ -125,6 +129,18 @@ class Admin:
     def _state(self, _body):
         return self._store.read()
 
+    def _clock(self, _body):
+        with self._store.lock:
+            return _clock_answer(self._store.data)
+
+    def _set_clock(self, body):
+        offset = body.get("offset_seconds")
+        if set(body) != {"offset_seconds"} or not isinstance(offset, (int, float)) or isinstance(offset, bool):
+            raise invalid_argument("The clock takes {\"offset_seconds\": N}, a number of seconds (negative: the past).")
+        with self._store.mutate() as data:
+            data["admin"]["clock_offset"] = offset
+            return _clock_answer(data)
+
     def _shutdown(self, _body):
         self.shutdown_requested = True
         return {"status": "stopping", "pid": os.getpid()}
@@ -133,6 +149,11 @@ class Admin:
         with self._store.mutate() as data:
             data["admin"][kind].append(rule)
             return {kind: data["admin"][kind]}
+
+
+def _clock_answer(data):
+    moment = datetime.datetime.fromtimestamp(clock.now(data), datetime.timezone.utc)
+    return {"offset_seconds": data["admin"]["clock_offset"], "now": moment.isoformat().replace("+00:00", "Z")}
 
 
 def _rule(body, **defaults):

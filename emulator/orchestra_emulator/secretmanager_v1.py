@@ -3,9 +3,12 @@
 Stored under state["resources"]["secretmanager.v1"]["secrets"]: {secret name: {"secret": the Secret as
 Google returns it, "versions": {number: SecretVersion}, "payloads": {number: SecretPayload},
 "lastVersion": the last number given}}. Names hold the project NUMBER whatever the caller named the
-project by, as Google's do (tests/fixtures/google/secretmanager_*.json). Time makes two changes, applied
-when the state is read: a secret whose expireTime has passed is gone, and a version whose
-scheduledDestroyTime has passed is DESTROYED.
+project by, as Google's do (tests/fixtures/google/secretmanager_*.json). Time is the emulator's clock
+(clock.py) and makes three changes, applied when the state is read: a secret whose expireTime has passed is
+gone, a version whose scheduledDestroyTime has passed is DESTROYED, and a secret whose
+rotation.nextRotationTime has passed has a SECRET_ROTATE message published to its topics (kept under
+state["resources"]["secretmanager.v1"]["notifications"], served by GET /_emulator/secretmanager/notifications)
+and its nextRotationTime advanced by its rotationPeriod.
 
 The emulator is Secret Manager's global endpoint: the regional paths (projects/*/locations/*/secrets) are
 refused as that endpoint refuses them (tests/fixtures/google/secretmanager_error_name_format.json).
@@ -15,11 +18,12 @@ import base64
 import binascii
 import copy
 import datetime
+import json
 import re
 import shlex
 import time
 
-from orchestra_emulator import paging
+from orchestra_emulator import clock, paging
 from orchestra_emulator.discovery import camel_case
 from orchestra_emulator.errors import already_exists, failed_precondition, invalid_argument, not_found
 from orchestra_emulator.projects import project_number
@@ -64,6 +68,7 @@ class SecretManagerV1(EmulatedApi):
     def __init__(self, shared):
         super().__init__(shared)
         self._store = shared.store
+        self.admin = {("GET", "secretmanager/notifications"): self._notifications}
         prefix = "secretmanager.projects.secrets."
         self.handlers = {
             prefix + "create": (self.create_secret, "secret"),
@@ -90,10 +95,9 @@ class SecretManagerV1(EmulatedApi):
             raise invalid_argument(f"Invalid secret id [{secret_id}]: it must have 1 to 255 letters, digits, '-' or '_'.",
                                    field="secret_id")
         name = f"{_project(request.variables)}/secrets/{secret_id}"
-        now = time.time()
-        spec = _spec(request.body, now)
         with self._store.mutate() as data:
-            settle(data)
+            now = settle(data)
+            spec = _spec(request.body, now)
             if name in _secrets(data):
                 raise already_exists(f"Secret [{name}] already exists.")
             _check_replication(spec.get("replication"))
@@ -123,9 +127,8 @@ class SecretManagerV1(EmulatedApi):
         named = _UPDATABLE if mask == "*" else {camel_case(path.split(".")[0]) for path in paths}
         if named - _UPDATABLE:
             raise invalid_argument(f"These fields of a secret cannot be updated: {sorted(named - _UPDATABLE)}.", field="update_mask")
-        now = time.time()
         with self._store.mutate() as data:
-            settle(data)
+            now = settle(data)
             entry = _entry(data, request.variables)
             current = entry["secret"]
             check_etag(request.body.get("etag"), current["etag"], failed_precondition)
@@ -159,9 +162,8 @@ class SecretManagerV1(EmulatedApi):
         if sent is not None and int(sent) != checksum:
             raise invalid_argument("Checksum mismatch: payload.data_crc32c does not match the CRC32C of payload.data.",
                                    field="payload.data_crc32c")
-        now = time.time()
         with self._store.mutate() as data:
-            settle(data)
+            now = settle(data)
             entry = _entry(data, request.variables)
             secret = entry["secret"]
             entry["lastVersion"] += 1
@@ -209,9 +211,9 @@ class SecretManagerV1(EmulatedApi):
     def destroy_version(self, request):
         """With the secret's versionDestroyTtl, the version is DISABLED and scheduled for destruction that
         long from now; without, it is DESTROYED at once and its data is gone."""
-        now = time.time()
         with self._store.mutate() as data:
             version = self._changeable(data, request)
+            now = clock.now(data)
             entry = _entry(data, request.variables)
             ttl = entry["secret"].get("versionDestroyTtl")
             if ttl:
@@ -237,10 +239,15 @@ class SecretManagerV1(EmulatedApi):
     def _settled(self):
         """The state with what time made due applied; use it under the store's lock."""
         with self._store.lock:
-            if _due(self._store.data, time.time()):
+            if _due(self._store.data):
                 with self._store.mutate() as data:
                     settle(data)
             return self._store.data
+
+    def _notifications(self, _body):
+        """The messages Secret Manager published to Pub/Sub topics, oldest first (today: SECRET_ROTATE)."""
+        with self._store.lock:
+            return {"notifications": copy.deepcopy(_notifications_of(self._settled()))}
 
 
 # -- what Cloud Run reads ----------------------------------------------------------------------
@@ -251,7 +258,7 @@ def access(data, secret_name, version_id):
     `latest` or an alias) in the state `data`: {"name": the numbered version, "payload": {"data",
     "dataCrc32c"}}. Raises NOT_FOUND, or FAILED_PRECONDITION for a version that is not ENABLED. Time's
     changes count even when the state has not been settled yet."""
-    now = time.time()
+    now = clock.now(data)
     entry = _secrets(data).get(secret_name)
     if entry is not None and _passed(entry["secret"].get("expireTime"), now):
         entry = None
@@ -274,17 +281,20 @@ def secret_name(project, secret):
 # -- time ------------------------------------------------------------------------------------
 
 
-def _due(data, now):
-    """Whether time made a change due: an expired secret or a version whose destruction is due."""
+def _due(data):
+    """Whether time made a change due: an expired secret, a version whose destruction is due or a rotation."""
+    now = clock.now(data)
     return any(_passed(entry["secret"].get("expireTime"), now)
                or any(_passed(v.get("scheduledDestroyTime"), now) for v in entry["versions"].values())
+               or _rotation_due(entry, now)
                for entry in _secrets(data).values())
 
 
 def settle(data):
-    """Apply what time made due: expired secrets are deleted, versions whose scheduled destruction has
-    come are DESTROYED (destroyTime: the scheduled time)."""
-    now = time.time()
+    """Apply what time made due, and answer the emulator's now: expired secrets are deleted, versions whose
+    scheduled destruction has come are DESTROYED (destroyTime: the scheduled time), rotations that came due
+    are notified."""
+    now = clock.now(data)
     for name, entry in list(_secrets(data).items()):
         if _passed(entry["secret"].get("expireTime"), now):
             _remove(data, name)
@@ -292,6 +302,39 @@ def settle(data):
         for number, version in entry["versions"].items():
             if _passed(version.get("scheduledDestroyTime"), now):
                 _destroy(entry, number, version.pop("scheduledDestroyTime"))
+        while _rotation_due(entry, now):
+            _rotate(data, entry)
+    return now
+
+
+def _rotation_due(entry, now):
+    """Whether the secret's nextRotationTime has passed and was not notified yet (a time without a period is
+    notified once)."""
+    due = entry["secret"].get("rotation", {}).get("nextRotationTime")
+    return _passed(due, now) and due != entry.get("rotationNotified")
+
+
+def _rotate(data, entry):
+    """What Secret Manager does at nextRotationTime (Rotation in the secretmanager.v1 discovery document,
+    https://cloud.google.com/secret-manager/docs/secret-rotation): it publishes SECRET_ROTATE to each of the
+    secret's topics, then advances nextRotationTime by rotationPeriod. The message is Pub/Sub's PubsubMessage
+    as Secret Manager's event notifications make it (https://cloud.google.com/secret-manager/docs/event-notifications):
+    `data` the Secret's JSON (base64, as PubsubMessage.data is bytes), attributes eventType, secretId (the
+    secret's full name) and dataFormat; publishTime the rotation time."""
+    secret = entry["secret"]
+    rotation = secret["rotation"]
+    due = rotation["nextRotationTime"]
+    message = {
+        "data": base64.b64encode(json.dumps(secret).encode()).decode(),
+        "attributes": {"eventType": "SECRET_ROTATE", "secretId": secret["name"], "dataFormat": "JSON_API_V1"},
+        "publishTime": due,
+    }
+    _notifications_of(data).extend({"topic": topic["name"], "message": copy.deepcopy(message)} for topic in secret.get("topics", []))
+    if "rotationPeriod" in rotation:
+        rotation["nextRotationTime"] = _whole_seconds(_timestamp(_parse_time(due) + _seconds(rotation["rotationPeriod"])))
+        secret["etag"] = new_etag()
+    else:
+        entry["rotationNotified"] = due
 
 
 def _destroy(entry, number, destroy_time):
@@ -439,6 +482,10 @@ def _entry(data, variables):
 
 def _secrets(data):
     return data["resources"].setdefault(DOCUMENT, {}).setdefault("secrets", {})
+
+
+def _notifications_of(data):
+    return data["resources"].setdefault(DOCUMENT, {}).setdefault("notifications", [])
 
 
 def _project(variables):
@@ -589,6 +636,12 @@ def _seconds(duration):
 
 def _parse_time(timestamp):
     return datetime.datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
+
+
+def _whole_seconds(timestamp):
+    """A Timestamp as proto3's JSON prints one of whole seconds, without fractional digits (Google's
+    "2026-05-01T00:00:00Z" in tests/fixtures/google/secretmanager_secret_get_aliases_destroy_ttl.json)."""
+    return timestamp.replace(".000000Z", "Z")
 
 
 def _timestamp(seconds, digits=6):
