@@ -20,8 +20,8 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ._gcp import LOCATION_ARGSPEC, GcpError, short_name
 from ._run import (RUN_LIBRARIES, SERVICE_SPEC, STABLE_ANNOTATION, TEMPLATE_KEYS, changed_keys, check_region,
-                   desired_spec, read_service, rejected_revisions, routed_revision, run_v2, service_path, spec_of,
-                   tagged_revisions)
+                   desired_spec, read_service, rejected_revisions, resolve_secret_aliases, routed_revision, run_v2, service_path,
+                   spec_of, tagged_revisions)
 
 STATUS_SPEC = dict(argument_spec=dict(
     LOCATION_ARGSPEC,
@@ -47,7 +47,7 @@ def rollout_status(session):
     resource = "Cloud Run service %s in %s" % (p["name"], p["region"])
     check_region(p["region"], resource)
     steps = checked_steps(p["steps"])
-    spec = _checked_spec(p["spec"], resource) if p["spec"] is not None else None
+    spec = resolve_secret_aliases(session, _checked_spec(p["spec"], resource), resource, refuse=False) if p["spec"] is not None else None
     image = p["image"] or (spec or {}).get("image")
     client = session.client(run_v2.ServicesClient)
     service = read_service(session, client, service_path(session.project, p["region"], p["name"]), resource)

@@ -15,7 +15,8 @@ import re
 import string
 
 from ._gcp import (LOCATION_ARGSPEC, WAIT_ARGSPEC, GcpError, Option, argument_spec, changed_options, copy_message, invalid,
-                   label_problems, merge_labels, read_options, short_name, to_dict, write_options)
+                   label_problems, merge_labels, missing_libraries, read_options, short_name, to_dict, write_options)
+from ._secrets import ALIAS_RE, SECRET_LIBRARIES, read_secret, secret_path
 
 try:
     from google.cloud import run_v2
@@ -51,7 +52,7 @@ SERVICE_NAME_RE = re.compile(r"^[a-z]([-a-z0-9]{0,47}[a-z0-9])?$")
 DNS_LABEL_RE = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 SUFFIX_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
-SECRET_VERSION_RE = re.compile(r"^([1-9][0-9]*|latest)$")
+SECRET_VERSION_RE = re.compile(r"^([1-9][0-9]*|latest)$")  # what a revision holds: an alias is resolved to its number
 CPU_RE = re.compile(r"^(\d+(?:\.\d+)?)(m?)$")
 MEMORY_RE = re.compile(r"^(\d+)(Mi|Gi|M|G)$")
 # A container image reference: [registry[:port]/]path[:tag][@sha256:digest], lowercase path.
@@ -187,8 +188,9 @@ def validate_service_params(p):
                             % sorted(set(n for n in names if names.count(n) > 1)))
         for env_name, ref in (p["secret_env"] or {}).items():
             version = str(ref.get("version", "")) if isinstance(ref, dict) else ""
-            if not isinstance(ref, dict) or not ref.get("secret") or not SECRET_VERSION_RE.match(version):
-                problems.append("secret_env %r must be a mapping with 'secret' and a 'version' number (or 'latest')" % env_name)
+            if not isinstance(ref, dict) or not ref.get("secret") or not (SECRET_VERSION_RE.match(version) or ALIAS_RE.match(version)):
+                problems.append("secret_env %r must be a mapping with 'secret' and a 'version': a number, an alias such as "
+                                "'current', or 'latest'" % env_name)
         if p["tag"] is not None and not DNS_LABEL_RE.match(p["tag"]):
             problems.append("tag %r must be a lowercase DNS label (letters, digits, '-'; starting with a letter)" % p["tag"])
         if p["revision_suffix"] is not None and (not SUFFIX_RE.match(p["revision_suffix"])
@@ -200,6 +202,41 @@ def validate_service_params(p):
     return ["secret_env %s uses version 'latest': Cloud Run reads it when an instance starts, so a rotated secret "
             "reaches the service only through a new revision; pin a version number" % env_name
             for env_name, ref in sorted((p["secret_env"] or {}).items()) if str(ref["version"]) == "latest"]
+
+
+def resolve_secret_aliases(session, p, resource, refuse=True):
+    """``p`` with each secret_env version that is an alias replaced by the number the alias names now. A revision is
+    immutable, and Cloud Run would read an alias again each time an instance starts: pinned to the number, a revision
+    keeps the value it was made with, and a rotation reaches the service through a new revision. So a spec that names
+    ``current`` deploys what the last rotation made current, and is no change after it. One read per secret.
+    An alias that names no version is refused; in check mode, and with ``refuse`` false (a plan, which the deploy
+    that follows checks again), it is left as it is with a warning: an earlier task may create the secret."""
+    refs = {env: ref for env, ref in (p.get("secret_env") or {}).items()
+            if isinstance(ref, dict) and ref.get("secret") and ALIAS_RE.match(str(ref.get("version"))) and ref["version"] != "latest"}
+    if not refs:
+        return p
+    missing = missing_libraries(SECRET_LIBRARIES)
+    if missing:
+        raise GcpError("Cannot resolve the secret aliases of %s (secret_env %s): the Python library %s is missing on the "
+                       "host that runs the module. Install it, or pin version numbers. Nothing was changed."
+                       % (resource, ", ".join(sorted(refs)), ", ".join(missing)))
+    resolved, secrets, problems = dict(p["secret_env"]), {}, []
+    for env, ref in sorted(refs.items()):
+        path = ref["secret"] if ref["secret"].startswith("projects/") else secret_path(session.project, ref["secret"])
+        if path not in secrets:
+            secrets[path] = read_secret(session, path, "secret %s" % path)
+        aliases = dict(secrets[path].version_aliases) if secrets[path] else None
+        if aliases is None or ref["version"] not in aliases:
+            problems.append("secret_env %s names the alias %r of secret %s, which %s" % (
+                env, ref["version"], path, "does not exist" if aliases is None else
+                "has no such alias (its aliases: %s)" % (", ".join("%s=%s" % kv for kv in sorted(aliases.items())) or "none")))
+        else:
+            resolved[env] = dict(ref, version=str(aliases[ref["version"]]))
+    if problems and refuse and not session.check_mode:
+        raise invalid(resource, problems)
+    for problem in problems:
+        session.warn("%s: left unresolved; a deploy refuses it unless the secret has the alias by then" % problem)
+    return dict(p, secret_env=resolved)
 
 
 def validate_traffic_entries(name, entries):
@@ -499,6 +536,7 @@ def deploy_service(session):
     resource = _resource(p)
     if p["state"] == "absent":
         return _delete_service(session, client, path, resource)
+    p = resolve_secret_aliases(session, p, resource)
 
     def build(current):
         have = spec_of(current) if current else {}

@@ -56,9 +56,14 @@ options:
     type: dict
   secret_env:
     description:
-      - Environment variables read from Secret Manager, name to C({secret, version}).
-      - Pin version numbers. Cloud Run reads the value when an instance starts, so a rotated secret
-        reaches the service only through a new revision; C(latest) gives a warning.
+      - Environment variables read from Secret Manager, name to C({secret, version}); C(secret) is the
+        secret's ID in O(project), or its full name C(projects/P/secrets/S).
+      - C(version) is a number, or an alias such as C(current) (the one the P(orchestra.gcp.secret_rotation#role)
+        role moves), which the module resolves to the number it names now, with one read of the secret
+        (C(secretmanager.secrets.get)); the revision is pinned to that number. A later move of the alias is no
+        change, since a rotation rolls the service to the new number itself. An alias the secret lacks is refused.
+      - Cloud Run reads the value when an instance starts, so a rotated secret reaches the service only through a
+        new revision; C(latest) gives a warning.
     type: dict
   cpu:
     description: CPU limit per instance, V(0.08) to V(1), or V(2), V(4), V(6), V(8); millicores (C(500m)) also work.

@@ -1,5 +1,6 @@
 """deploy.yml on the local inventory, run the way users run it: ansible-playbook from the checkout."""
 
+import hashlib
 import json
 import os
 import re
@@ -50,18 +51,22 @@ def test_deploy_then_redeploy_changes_nothing(emulated):
     assert changed >= 1, out
     assert emulated.emulator.log() == []  # check mode: not one mutating call
 
-    changed, out = ansible_playbook(emulated)
+    changed, out = ansible_playbook(emulated, "-vvvv")
     # The emulator already ran: the secret created, its first value added, the service created with its revision
-    # tagged stable at 100%.
+    # tagged stable at 100%, pinned to the version current names.
     assert changed == 1 + SECRET_CHANGES, out
     secrets = secret_manager(emulated)
     secret = secrets.get_secret(name="projects/%s/secrets/orchestra-redis-password" % emulated.project)
     assert dict(secret.version_aliases) == {"current": 1} and secret.rotation.rotation_period.days == 30
-    assert len(secrets.access_secret_version(name=secret.name + "/versions/current").payload.data) == 32
+    first = secrets.access_secret_version(name=secret.name + "/versions/current").payload.data
+    assert len(first) == 32
+    assert first.decode() not in out, "the generated value is in the -vvvv output"
     service = emulated.service("ai-orchestra")
     assert dict(service.labels) == {"app": "ai-orchestra", "env": "local"}
     assert service.template.scaling.max_instance_count == 2
-    assert requests.get(service.uri, timeout=5).json()["service"] == "ai-orchestra"
+    assert pinned_version(service) == "1"
+    answer = requests.get(service.uri, timeout=5).json()
+    assert answer["service"] == "ai-orchestra" and answer["env_sha256"]["REDIS_PASSWORD"] == hashlib.sha256(first).hexdigest()
 
     mutations = len(emulated.emulator.log())
     changed, out = ansible_playbook(emulated)
@@ -69,6 +74,21 @@ def test_deploy_then_redeploy_changes_nothing(emulated):
     changed, out = ansible_playbook(emulated, "--check")
     assert changed == 0, out
     assert len(emulated.emulator.log()) == mutations
+
+    # A rotation rolls the service, its consumer, to the new version; the next deploy resolves current to it: no change.
+    ansible_playbook(emulated, "-e", "secret=orchestra-redis-password", playbook="playbooks/rotate_secrets.yml")
+    secret = secrets.get_secret(name=secret.name)
+    assert dict(secret.version_aliases) == {"current": 2, "previous": 1}
+    assert pinned_version(emulated.service("ai-orchestra")) == "2"
+    mutations = len(emulated.emulator.log())
+    changed, out = ansible_playbook(emulated)
+    assert changed == 0, out
+    assert len(emulated.emulator.log()) == mutations
+
+
+def pinned_version(service):
+    """The version the service's template pins REDIS_PASSWORD to."""
+    return next(e.value_source.secret_key_ref.version for e in service.template.containers[0].env if e.name == "REDIS_PASSWORD")
 
 
 def test_rollback_playbook_returns_to_the_last_stable_revision_in_one_update(emulated):
