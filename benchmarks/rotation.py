@@ -157,7 +157,7 @@ def phases(wall, calls):
     rollouts = [call for call in calls if api_of(call) != SECRET_MANAGER]
     bounds = [0.0, min(call["start"] for call in calls), min(call["start"] for call in rollouts),
               max(map(ended_at, rollouts)), max(map(ended_at, calls)), wall]
-    names = ["Ansible's start-up and the role's checks, to the first call", "create (the plan's reads, the version, the alias pending)",
+    names = ["Ansible's start-up and the role's checks, to the first call", "the plan and create (the reads, the version, the alias pending)",
              "the %d consumer rollouts, one after the other" % ROLLOUTS,
              "finish (the alias move, the disable, the retention, the next rotation time)", "after the last call (Ansible's end)"]
     return [(name, end - start, sum(call["seconds"] for call in calls if start <= call["start"] < end))
@@ -165,7 +165,7 @@ def phases(wall, calls):
 
 
 def report(args, runs):
-    wall, calls, mutations, probes = runs[0]
+    _wall, calls, mutations, probes = runs[0]
     measurements = 1 + (args.bake + ANALYSIS["metrics_delay"]) // ANALYSIS["interval"]
     minimum = {SECRET_MANAGER: (11, "5 changes + the plan's 2 reads + 3 etag reads + the retention's list"),
                CLOUD_RUN: (9 * ROLLOUTS, "per rollout 3 changes, a read before each, one operation poll each"),
