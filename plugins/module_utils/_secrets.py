@@ -450,9 +450,12 @@ def manage_version(session):
     added = None
     if value is not None and not session.check_mode:
         data = value.encode("utf-8")
-        # Not idempotent: a repeat would add a second version. It runs once; a failure is reported as it is.
-        added = session.call("add a version to", resource, _client(session).add_secret_version, parent=secret.name,
-                             payload=sm.SecretPayload(data=data, data_crc32c=crc32c(data)), idempotent=False)
+        # Not idempotent: a repeat would add a second version. It runs once; a failure says what to do.
+        try:
+            added = session.call("add a version to", resource, _client(session).add_secret_version, parent=secret.name,
+                                 payload=sm.SecretPayload(data=data, data_crc32c=crc32c(data)), idempotent=False)
+        except GcpError as e:
+            raise add_failure(e, p["aliases"])
     number = int(short_name((added or current).name)) if (added or current) else None
     moved = _point_aliases(session, path, resource, p["aliases"], number) if number is not None else sorted(p["aliases"])
     after = dict(aliases, **{a: number for a in p["aliases"]}) if number is not None else aliases
@@ -461,6 +464,23 @@ def manage_version(session):
                 version=_version_view(version, after) if version is not None else None,
                 diff=dict(before=dict(aliases=aliases, latest=_number(current) if not p["aliases"] else None),
                           after=dict(aliases=after, latest=number if not p["aliases"] else None)))
+
+
+# Statuses after which an addVersion may have been applied: the call failed on the way back, or its outcome is unknown.
+UNSURE_STATUSES = ("INTERNAL", "UNKNOWN", "UNAVAILABLE", "DEADLINE_EXCEEDED")
+
+
+def add_failure(error, aliases):
+    """The error of an addVersion that failed. It was not retried, since Google does not say whether such a call was
+    applied, and a version's metadata holds no checksum to recognise it by; after a status that leaves it unknown, the
+    message says how to find the version it may have added before re-running."""
+    if error.status not in UNSURE_STATUSES:
+        return error
+    message = error.msg.split(" Hint: ")[0]
+    moved = ("; no alias was moved (%s)" % ", ".join(aliases)) if aliases else ""
+    return GcpError("%s Not retried: Secret Manager may have added the version before failing, and a repeat would add a second "
+                    "one%s. Hint: list the versions (orchestra.gcp.secret_info); an enabled version created just now that no alias "
+                    "names is this call's: disable it, then re-run, which adds a new version." % (message, moved), status=error.status)
 
 
 def _number(version):

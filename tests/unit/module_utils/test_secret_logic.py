@@ -162,3 +162,21 @@ def test_generated_values(charset):
     values = {_secrets._generated(dict(length=24, charset=charset)) for _unused in range(20)}
     assert len(values) == 20
     assert all(len(v) == 24 and set(v) <= set(_secrets.CHARSETS[charset]) for v in values)
+
+
+# ---------------------------------------------------------------- a failed addVersion
+
+def test_an_add_that_may_have_been_applied_says_how_to_find_it_before_a_re_run():
+    failed = GcpError("Failed to add a version to secret db-password: UNAVAILABLE (503): The service is unavailable. "
+                      "Hint: the service stayed unavailable after retries: try again later.", status="UNAVAILABLE")
+    error = _secrets.add_failure(failed, ["pending"])
+    assert error.status == "UNAVAILABLE"
+    assert error.msg.startswith("Failed to add a version to secret db-password: UNAVAILABLE (503): The service is unavailable. Not retried:")
+    assert "after retries" not in error.msg  # it was sent once
+    assert "no alias was moved (pending)" in error.msg and "disable it, then re-run" in error.msg
+
+
+def test_an_add_refused_for_a_known_reason_keeps_its_error():
+    refused = GcpError("Failed to add a version to secret db-password: PERMISSION_DENIED (403): denied. Hint: grant the caller "
+                       "the role this action needs on the project, or check that the API is enabled.", status="PERMISSION_DENIED")
+    assert _secrets.add_failure(refused, ["pending"]) is refused
