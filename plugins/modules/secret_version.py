@@ -19,7 +19,9 @@ description:
     V(destroyed). A version an alias names is not disabled or destroyed (its consumers would break) unless the task
     also moves that alias.
   - O(aliases) are pointed at the resulting version in one etag-guarded update of the secret.
-  - Adding a version is not repeated after a transient error (a repeat would add two); every other call is.
+  - Adding a version is not repeated after a transient error (a repeat would add two); every other call is. After an
+    error that leaves unknown whether Google added it (a 5xx), the task fails saying so, with no alias moved; a version
+    created then that no alias names is that task's, to disable before re-running.
 author: AI Orchestra platform team (@ai-orchestra)
 requirements:
   - google-cloud-secret-manager >= 2.20
