@@ -3,8 +3,10 @@ ACL user is the system that checks the rotated password, and a Cloud Run consume
 
 import hashlib
 import json
+import re
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -16,6 +18,7 @@ from google.cloud import secretmanager_v1 as sm
 
 from conftest import REPO, routed
 from test_cloud_run_service import IMAGE, deploy
+from test_rollout import kill_tree
 
 ADMIN = "redis-Admin-pw-from-the-vault"  # the Redis admin's password, as a vault variable would hold it
 USER = "orchestra"  # the Redis ACL user whose password the rotated secret holds
@@ -140,12 +143,43 @@ def pinned(emulated, service):
     return revision, next(e.value_source.secret_key_ref.version for e in found.containers[0].env if e.name == ENV)
 
 
+class Probe(threading.Thread):
+    """Requests to a service's URL, as its users send them, until stopped: how many, and which failed."""
+
+    def __init__(self, url):
+        super().__init__(daemon=True)
+        self.url, self.stopped, self.sent, self.failed = url, threading.Event(), 0, []
+
+    def run(self):
+        with requests.Session() as http:
+            while not self.stopped.is_set():
+                self.sent += 1
+                try:
+                    status = http.get(self.url, timeout=5).status_code
+                except requests.RequestException as error:
+                    status = repr(error)
+                if status != 200:
+                    self.failed.append(status)
+                time.sleep(0.02)
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopped.set()
+        self.join()
+
+
 def test_a_rotation_end_to_end_leaks_no_value(emulated, redis, rotated):
     secret, service = rotated
     old = value(emulated, secret, 1)
     before, _version = pinned(emulated, service)
-    play = rotation(emulated, redis, secret, service, verbosity=4)
+    earlier_runs = set(emulated.tmp_path.glob("run-*"))
+    with Probe(emulated.service(service).uri) as probe:
+        play = rotation(emulated, redis, secret, service, verbosity=4)
     assert play.rc == 0, play.stdout
+    assert probe.sent > 20 and probe.failed == [], "the consumer failed %d of %d requests" % (len(probe.failed), probe.sent)
     new = value(emulated, secret, 2)
 
     assert aliases(emulated, secret) == {"current": 2, "previous": 1}  # pending is gone
@@ -164,9 +198,13 @@ def test_a_rotation_end_to_end_leaks_no_value(emulated, redis, rotated):
         (service, revision, before, 2, "promoted")]
     assert play.task("Hand the result to AWX")["ansible_stats"]["data"]["secret_rotation"][secret]["outcome"] == "finished"
 
-    # -vvvv and --diff: neither value, nor the admin's password, is anywhere in the output or the results.
+    # -vvvv and --diff, through ansible-runner: neither value, nor the admin's password, is anywhere in the output, the
+    # results or the files ansible-runner keeps (its artifacts: stdout, job events, the command line, the environment).
     assert "ESTABLISH LOCAL CONNECTION" in play.stdout, "the run was at -vvvv"
-    everything = play.stdout + json.dumps(play.results)
+    (run,) = set(emulated.tmp_path.glob("run-*")) - earlier_runs
+    artifacts = [path for path in run.glob("artifacts/**/*") if path.is_file()]
+    assert any(path.parent.name == "job_events" for path in artifacts)
+    everything = play.stdout + json.dumps(play.results) + "".join(path.read_text(errors="replace") for path in artifacts)
     for text in (new, old, ADMIN, quoted(new), quoted(old)):
         assert text not in everything
 
@@ -292,3 +330,90 @@ def test_bad_input_is_refused_before_any_call(emulated, overrides, message):
     failure = next(r for r in play.results if r["_failed"])
     assert message in failure["msg"], failure["msg"]
     assert len(emulated.emulator.calls()) == before, "the role called the API before refusing its input"
+
+
+def test_a_missing_consumer_is_refused_before_any_change(emulated):
+    secret = emulated.name("pw")
+    assert emulated.run([{"orchestra.gcp.secret": {"name": secret}},
+                         {"orchestra.gcp.secret_version": {"secret": secret, "generate": {}, "aliases": ["current"]}}]).rc == 0
+    before = len(emulated.emulator.log())
+    task = {"name": "rotate", "ansible.builtin.include_role": {"name": "orchestra.gcp.secret_rotation"}, "vars": {
+        "secret_rotation_secret": secret,
+        "secret_rotation_consumers": [{"name": "no-such-service", "regions": ["{{ region }}"], "env": ENV, "spec": {"image": IMAGE % "1.0.0"}}]}}
+    play = emulated.run([task])
+    assert play.rc != 0
+    failure = next(r for r in play.results if r["_failed"])
+    messages = [item.get("msg", "") for item in failure.get("results", [failure])]
+    assert any("consumer no-such-service in %s does not exist" % emulated.region in m for m in messages), messages
+    assert emulated.emulator.log()[before:] == []
+    assert aliases(emulated, secret) == {"current": 1}
+
+
+def start_and_kill_when_called(emulated, tasks, method, path):
+    """Start ``tasks``, hold the first ``method`` call whose path matches ``path`` in the emulator, and kill the run
+    (SIGKILL, every process) while the call is held; the held call then lands, as a call sent just before a crash does."""
+    def made():
+        return len([c for c in emulated.emulator.calls() if c["method"] == method and re.search(path, c["path"])])
+    earlier = made()
+    emulated.emulator.admin("faults", {"method": method, "path": path, "latency": 3, "status": 0, "count": 1})
+    process = emulated.start(tasks)
+    deadline = time.monotonic() + 120
+    while emulated.emulator.state()["admin"]["faults"]:
+        assert process.poll() is None and time.monotonic() < deadline, "the run never made the call %s %s" % (method, path)
+        time.sleep(0.05)
+    kill_tree(process.pid)
+    process.wait()
+    while made() == earlier:
+        assert time.monotonic() < deadline, "the held call never landed"
+        time.sleep(0.05)
+
+
+def consumers_safe(emulated, secret, service, redis):
+    """Nothing a consumer uses is disabled: every revision with traffic is pinned to an enabled version whose value
+    Redis accepts. Returns the versions in use."""
+    live = emulated.service(service)
+    in_use = set()
+    for _type, revision, percent, _tag in routed(live):
+        if percent:
+            found = emulated.revisions.get_revision(name="%s/revisions/%s" % (emulated.path(service), revision))
+            in_use |= {int(e.value_source.secret_key_ref.version) for e in found.containers[0].env if e.name == ENV}
+    for version in in_use:
+        assert states(emulated, secret)[version] == "ENABLED", "a consumer uses disabled version %d" % version
+        assert redis.accepts(USER, quoted(value(emulated, secret, version)))
+    return in_use
+
+
+@pytest.mark.one_core
+def test_a_rotation_killed_at_each_step_completes_when_run_again(emulated, redis, rotated):
+    secret, service = rotated
+    tasks = [{"name": "rotate", "ansible.builtin.include_role": {"name": "orchestra.gcp.secret_rotation"},
+              "vars": role_vars(emulated, redis, secret, service)}]
+    secret_path = "/secrets/%s" % secret
+    old = value(emulated, secret, 1)
+
+    # Set: killed while the set task file reads the pending value.
+    start_and_kill_when_called(emulated, tasks, "GET", secret_path + "/versions/2:access$")
+    assert aliases(emulated, secret) == {"current": 1, "pending": 2} and consumers_safe(emulated, secret, service, redis) == {1}
+
+    # Test: killed while the consumer's canary revision, pinned to the pending version, is being made.
+    start_and_kill_when_called(emulated, tasks, "PATCH", "/services/%s$" % service)
+    assert aliases(emulated, secret) == {"current": 1, "pending": 2} and consumers_safe(emulated, secret, service, redis) == {1}
+    assert redis.accepts(USER, quoted(value(emulated, secret, 2)))  # the resumed set gave Redis the pending value
+
+    # Finish: killed while the aliases move; the move lands.
+    start_and_kill_when_called(emulated, tasks, "PATCH", secret_path + "$")
+    assert aliases(emulated, secret) == {"current": 2, "previous": 1}
+    assert states(emulated, secret) == {1: "ENABLED", 2: "ENABLED"}
+    assert consumers_safe(emulated, secret, service, redis) == {2}
+
+    # The next run completes that finish - the replaced version retired - and starts no rotation.
+    play = emulated.run(tasks)
+    assert play.rc == 0, play.stdout
+    done = result(play)
+    assert (done["outcome"], done["pending"], done["replaced"], done["resumed"]) == ("finished", 2, 1, True)
+    assert [s["step"] for s in done["steps"]] == ["finish_aliases", "finish"]
+    assert aliases(emulated, secret) == {"current": 2, "previous": 1}
+    assert states(emulated, secret) == {1: "DISABLED", 2: "ENABLED"}
+    assert consumers_safe(emulated, secret, service, redis) == {2}
+    assert not redis.accepts(USER, quoted(old))
+    assert len(emulated.revision_names(service)) == 2  # the killed canary was resumed, not made twice
