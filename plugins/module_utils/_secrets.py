@@ -508,32 +508,46 @@ def _point_aliases(session, path, resource, names, number):
 
 
 def _set_state(session, p, secret, aliases, resource):
-    ref = str(aliases.get(p["version"], p["version"]))
-    name = "%s/versions/%s" % (secret.name, ref)
-    version = session.get("read version %s of" % p["version"], resource, _client(session).get_secret_version, name=name)
-    if version is None:
-        raise GcpError("Cannot make version %s of %s %s: it does not exist. Nothing was changed. Hint: list the versions with "
-                       "orchestra.gcp.secret_info." % (p["version"], resource, p["state"]))
-    number, before = _number(version), version.state.name
+    name = "%s/versions/%s" % (secret.name, aliases.get(p["version"], p["version"]))
     want = STATES[p["state"]]
-    # With a destroy delay, a destroyed version stays DISABLED until its scheduled destruction.
-    done = version.state.name == want or (want == "DESTROYED" and version.scheduled_destroy_time)
-    if version.state.name == "DESTROYED" and want != "DESTROYED":
-        raise GcpError("Cannot make version %d of %s %s: it is destroyed, and a destroyed version cannot come back. Nothing was "
-                       "changed. Hint: add a new version." % (number, resource, p["state"]))
-    if want != "ENABLED" and any(n == number for a, n in aliases.items() if a not in p["aliases"]) and not done:
-        pointing = sorted(a for a, n in aliases.items() if n == number)
-        raise GcpError("Cannot make version %d of %s %s: aliases %s point at it, so its consumers would break. Nothing was "
-                       "changed. Hint: point the aliases at another version first." % (number, resource, p["state"], ", ".join(pointing)))
-    if not done and not session.check_mode:
+
+    def read():
+        version = session.get("read version %s of" % p["version"], resource, _client(session).get_secret_version, name=name)
+        if version is None:
+            raise GcpError("Cannot make version %s of %s %s: it does not exist. Nothing was changed. Hint: list the versions with "
+                           "orchestra.gcp.secret_info." % (p["version"], resource, p["state"]))
+        return version
+
+    def build(version):
+        """The version to change, or None when it is in that state already; its number."""
+        number = _number(version)
+        # With a destroy delay, a destroyed version stays DISABLED until its scheduled destruction.
+        if version.state.name == want or (want == "DESTROYED" and version.scheduled_destroy_time):
+            return None, number
+        if version.state.name == "DESTROYED":
+            raise GcpError("Cannot make version %d of %s %s: it is destroyed, and a destroyed version cannot come back. Nothing was "
+                           "changed. Hint: add a new version." % (number, resource, p["state"]))
+        if want != "ENABLED" and any(n == number for a, n in aliases.items() if a not in p["aliases"]):
+            pointing = sorted(a for a, n in aliases.items() if n == number)
+            raise GcpError("Cannot make version %d of %s %s: aliases %s point at it, so its consumers would break. Nothing was "
+                           "changed. Hint: point the aliases at another version first." % (number, resource, p["state"], ", ".join(pointing)))
+        return version, number
+
+    def write(version, _unused):
         method = dict(ENABLED=_client(session).enable_secret_version, DISABLED=_client(session).disable_secret_version,
                       DESTROYED=_client(session).destroy_secret_version)[want]
-        version = session.call("make version %d %s of" % (number, p["state"]), resource, method,
-                               request=dict(name=version.name, etag=version.etag), idempotent=True)
+        return session.call("make version %d %s of" % (_number(version), p["state"]), resource, method,
+                            request=dict(name=version.name, etag=version.etag), idempotent=True)
+
+    # The change is guarded by the version's etag: when another writer changed the version since it was read, or a retry
+    # repeats a change Google made but whose answer was lost, Secret Manager says FAILED_PRECONDITION; the version is
+    # read again, and may be found in that state already.
+    version, change, number, written = session.read_modify_write(resource, read, build, write,
+                                                                 conflicts=("FAILED_PRECONDITION", "ABORTED"))
     moved = _point_aliases(session, secret_path(session.project, p["secret"]), resource, p["aliases"], number)
     after = dict(aliases, **{a: number for a in p["aliases"]})
-    return dict(changed=not done or bool(moved), added=False, moved_aliases=moved, version=_version_view(version, after),
-                diff=dict(before=dict(state=before, aliases=aliases), after=dict(state=version.state.name if done else want, aliases=after)))
+    return dict(changed=change is not None or bool(moved), added=False, moved_aliases=moved, version=_version_view(written or version, after),
+                diff=dict(before=dict(state=version.state.name, aliases=aliases), after=dict(state=want if change else version.state.name, aliases=after)))
 
 
 # ---------------------------------------------------------------- info

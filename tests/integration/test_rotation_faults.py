@@ -71,19 +71,25 @@ def test_a_503_on_each_idempotent_write_is_retried_and_the_rotation_finishes(emu
 
 
 def write_during_holds(emulated, secret, writes):
-    """Another writer of the secret: ``writes`` is a list of (faults left, labels). Once the emulator holds only that many
-    faults, a PATCH of the rotation has taken the one before and is held by its latency, carrying the etag it read: then
-    this writer adds the labels with the official client, so that this etag goes stale."""
-    for left, labels in writes:
+    """Another writer: ``writes`` is a list of (faults left, write). Once the emulator holds only that many faults, a call
+    of the rotation has taken the one before and is held by its latency, carrying the etag it read: then ``write(name)``
+    writes with the official client, so that this etag goes stale. ``name`` is the secret's name by the project's id, not
+    by its number as the module's calls are: the faults match those only."""
+    for left, write in writes:
         deadline = time.monotonic() + 120
         while len(emulated.emulator.state()["admin"]["faults"]) > left:
-            assert time.monotonic() < deadline, "the rotation never patched the secret"
+            assert time.monotonic() < deadline, "the rotation never made the call"
             time.sleep(0.02)
-        found = secret_of(emulated, secret)
+        write(client(emulated), "projects/%s/secrets/%s" % (emulated.project, secret))
+
+
+def add_labels(labels):
+    def write(sm, name):
+        found = sm.get_secret(name=name)
         found.labels.update(labels)
-        # Addressed by the project's id, not its number as the module's calls are: the faults match those only.
-        found.name = "projects/%s/secrets/%s" % (emulated.project, secret)
-        client(emulated).update_secret(secret=found, update_mask=field_mask_pb2.FieldMask(paths=["labels"]))
+        found.name = name
+        sm.update_secret(secret=found, update_mask=field_mask_pb2.FieldMask(paths=["labels"]))
+    return write
 
 
 @pytest.mark.one_core
@@ -106,21 +112,28 @@ def test_a_failed_add_changes_nothing_and_a_re_run_survives_an_etag_race(emulate
     assert pinned(emulated, service) == (revision, "1") and redis.accepts(USER, quoted(old))
 
     # The re-run rotates. While its modules point pending (secret_version) and then move the aliases (secret), another
-    # writer changes the secret's labels: each PATCH meets a stale etag, and the module reads again and re-applies.
+    # writer changes the secret's labels; while it disables the replaced version, another writer disables it too. Each
+    # call meets a stale etag, and the module reads again: it re-applies its change, or finds it made.
     before = len(emulated.emulator.log())
-    # Held: the first PATCH (pending) and, its retry let through, the next one (the aliases' move).
-    patch = r"/secrets/%s$" % secret
+    held = r"/projects/\d+/secrets/%s" % secret
+    # Held: the first PATCH (pending) and, its retry let through, the next one (the aliases' move); the disable.
     for latency in (1.5, 0.01, 1.5):
-        emulated.emulator.admin("faults", {"method": "PATCH", "path": r"/projects/\d+/secrets/%s$" % secret, "status": 0, "latency": latency})
+        emulated.emulator.admin("faults", {"method": "PATCH", "path": held + "$", "status": 0, "latency": latency})
+    emulated.emulator.admin("faults", {"method": "POST", "path": held + "/versions/1:disable$", "status": 0, "latency": 1.5})
     with ThreadPoolExecutor(1) as pool:
-        writer = pool.submit(write_during_holds, emulated, secret, [(2, {"owner": "payments"}), (0, {"audit": "q4"})])
+        writer = pool.submit(write_during_holds, emulated, secret, [
+            (3, add_labels({"owner": "payments"})), (1, add_labels({"audit": "q4"})),
+            (0, lambda sm, name: sm.disable_secret_version(name=name + "/versions/1"))])
         play = rotation(emulated, redis, secret, service)
         writer.result(timeout=10)  # its failure, if any, fails the test
     assert play.rc == 0, play.stdout
+    assert not play.task("Disable the replaced version")["changed"]  # the other writer did
 
     log = emulated.emulator.log()[before:]
     # The writer's PATCH, then the rotation's with the stale etag (Secret Manager: 400 FAILED_PRECONDITION), then again.
+    patch = r"/secrets/%s$" % secret
     assert statuses(log, "PATCH", patch) == [200, 400, 200, 200, 400, 200]
+    assert statuses(log, "POST", r":disable$") == [200, 400]  # the other writer's, then the rotation's, found made on a re-read
     assert statuses(log, "POST", r":addVersion$") == [200]  # one version added, no second pending one
     live = secret_of(emulated, secret)
     assert dict(live.labels) == {"owner": "payments", "audit": "q4"}
