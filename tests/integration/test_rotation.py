@@ -319,7 +319,7 @@ def test_the_playbook_rotates_what_is_due_or_named(emulated, redis, rotated):
     ({"secret_rotation_redis": {"port": 6379, "usr": USER}}, "usr"),
     ({"secret_rotation_period": "30 days"}, "secret_rotation_period 30 days must be like"),
     ({"secret_rotation_period": "10m"}, "at least an hour"),
-    ({"secret_rotation_api_endpoint": "https://secretmanager.googleapis.com"}, "needs secret_rotation_access_token"),
+    ({"secret_rotation_api_endpoint": "https://secretmanager.googleapis.com"}, "orchestra.gcp.access_token could not load credentials"),
 ], ids=["spec key", "step key", "redis key", "period", "short period", "token"])
 def test_bad_input_is_refused_before_any_call(emulated, overrides, message):
     before = len(emulated.emulator.calls())
