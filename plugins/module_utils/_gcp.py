@@ -50,6 +50,7 @@ try:
     from google.auth import impersonated_credentials
     from google.oauth2 import service_account
     from google.protobuf import json_format, struct_pb2, timestamp_pb2
+    from requests import exceptions as http_errors  # what the REST transport raises when no answer comes
     GOOGLE_IMPORT_ERROR = None
 except ImportError:
     GOOGLE_IMPORT_ERROR = traceback.format_exc()
@@ -98,8 +99,8 @@ HINTS = {
     "NOT_FOUND": "check the name, the project and the region",
     "ALREADY_EXISTS": "the resource exists already: manage it under its name, or choose another name",
     "ABORTED": "the resource changed since it was read (a concurrent change): re-run to apply on top of it",
-    "RESOURCE_EXHAUSTED": "quota exhausted even after retries: try again later or raise the quota",
-    "UNAVAILABLE": "the service stayed unavailable after retries: try again later",
+    "RESOURCE_EXHAUSTED": "quota exhausted (reads and safe writes are retried for a minute first): try again later or raise the quota",
+    "UNAVAILABLE": "the service was unavailable (reads and safe writes are retried for a minute first): try again later",
 }
 STATUS_NAMES = {
     400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
@@ -119,7 +120,9 @@ class GcpError(Exception):
 
 
 def is_transient(exc):
-    return isinstance(exc, gexc.GoogleAPICallError) and exc.code in TRANSIENT_HTTP_CODES
+    """A transient status, or no answer at all (a connection reset or refused, a request that timed out)."""
+    return ((isinstance(exc, gexc.GoogleAPICallError) and exc.code in TRANSIENT_HTTP_CODES)
+            or isinstance(exc, (http_errors.ConnectionError, http_errors.Timeout)))
 
 
 def retry_policy(deadline=RETRY_DEADLINE):
@@ -137,7 +140,12 @@ def _translated(action, resource, method, *args, **kwargs):
     except gexc.RetryError as e:
         if isinstance(e.cause, gexc.GoogleAPICallError):
             raise api_error(action, resource, e.cause)
-        raise GcpError("Failed to %s %s: gave up after retrying for %ss: %s" % (action, resource, RETRY_DEADLINE, e.cause))
+        raise GcpError("Failed to %s %s: gave up after retrying for %ss: %s" % (action, resource, RETRY_DEADLINE, e.cause),
+                       status="UNAVAILABLE")
+    except http_errors.RequestException as e:
+        status = "DEADLINE_EXCEEDED" if isinstance(e, http_errors.Timeout) else "UNAVAILABLE"
+        raise GcpError("Failed to %s %s: no answer from Google (%s: %s); a change may or may not have been made. Hint: read "
+                       "the resource to see where it stands, then re-run." % (action, resource, status, e), status=status)
 
 
 def _status_in_body(exc):
@@ -159,7 +167,7 @@ def describe_api_error(exc):
 def api_error(action, resource, exc, **result):
     status, message = describe_api_error(exc)
     hint = HINTS.get(status, "see the message above")
-    return GcpError("Failed to %s %s: %s (%s): %s. Hint: %s." % (action, resource, status, exc.code, message, hint),
+    return GcpError("Failed to %s %s: %s (%s): %s. Hint: %s." % (action, resource, status, exc.code, message.rstrip("."), hint),
                     status=status, **result)
 
 

@@ -34,6 +34,7 @@ DURATION_RE = re.compile(r"^(\d+)([smhd])$")
 UNITS = dict(s=1, m=60, h=3600, d=86400)
 MAX_PAYLOAD = 64 * 1024  # bytes (https://cloud.google.com/secret-manager/quotas)
 MIN_ROTATION = 3600  # seconds: Google refuses a shorter rotation period
+MIN_ROTATION_LEAD = 300  # seconds: "Cannot be set to less than 300s (5 min) in the future" (Rotation.next_rotation_time)
 STATES = dict(enabled="ENABLED", disabled="DISABLED", destroyed="DESTROYED")
 # What a generated value may be made of.
 CHARSETS = dict(alphanumeric=string.ascii_letters + string.digits, hex="0123456789abcdef",
@@ -233,6 +234,8 @@ def validate_secret_params(p, now):
                     problems.append("%s %r must be an RFC 3339 time with a zone, like 2026-12-01T00:00:00Z" % (key, p[key]))
                 elif moment <= now:
                     problems.append("%s %s is not in the future" % (key, p[key]))
+                elif key == "next_rotation_time" and (moment - now).total_seconds() < MIN_ROTATION_LEAD:
+                    problems.append("next_rotation_time %s is less than 5 minutes ahead: Google refuses that" % p[key])
         for alias, version in (p["version_aliases"] or {}).items():
             problems += _alias_problems(alias)
             if not str(version).isdigit() or int(version) < 1:

@@ -68,7 +68,7 @@ options:
         O(next_rotation_time). Secret Manager only publishes a message when it is due; the C(secret_rotation) role rotates.
     type: str
   next_rotation_time:
-    description: When the next rotation is due (RFC 3339, in the future), like V(2026-12-01T00:00:00Z).
+    description: When the next rotation is due (RFC 3339, at least 5 minutes ahead, as Google requires), like V(2026-12-01T00:00:00Z).
     type: str
   version_aliases:
     description:

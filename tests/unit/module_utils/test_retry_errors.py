@@ -78,6 +78,34 @@ def test_non_api_errors_are_not_transient(exc):
     assert not _gcp.is_transient(exc)
 
 
+@pytest.mark.parametrize("exc", [requests.exceptions.ReadTimeout("read timed out"), requests.exceptions.ConnectionError("reset")],
+                         ids=["ReadTimeout", "ConnectionError"])
+def test_no_answer_is_transient(exc):
+    assert _gcp.is_transient(exc)
+
+
+@pytest.mark.parametrize("exc, status", [(requests.exceptions.ReadTimeout("read timed out"), "DEADLINE_EXCEEDED"),
+                                         (requests.exceptions.ConnectionError("connection reset"), "UNAVAILABLE")])
+def test_no_answer_to_a_call_that_is_not_retried_is_a_gcp_error(session, exc, status):
+    def method(**kwargs):
+        raise exc
+
+    with pytest.raises(GcpError) as err:
+        session.call("add a version to", "secret s", method, idempotent=False)
+    assert err.value.status == status
+    assert err.value.msg.startswith("Failed to add a version to secret s: no answer from Google (%s" % status)
+    assert "may or may not have been made" in err.value.msg
+
+
+def test_a_message_that_ends_with_a_period_gets_one(session):
+    def method(**kwargs):
+        raise gexc.from_http_status(400, "POST http://x/v1/secrets: Payload too large.")
+
+    with pytest.raises(GcpError) as err:
+        session.call("add", RESOURCE, method, idempotent=False)
+    assert "Payload too large. Hint:" in err.value.msg
+
+
 @pytest.mark.parametrize("deadline", [_gcp.RETRY_DEADLINE, 5.0])
 def test_retry_policy_is_bounded(deadline):
     policy = _gcp.retry_policy() if deadline == _gcp.RETRY_DEADLINE else _gcp.retry_policy(deadline)

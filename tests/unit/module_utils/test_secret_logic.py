@@ -86,6 +86,7 @@ BAD_SECRETS = [
     (dict(rotation_period="monthly", topics=["projects/p/topics/t"], next_rotation_time="2027-01-01T00:00:00Z"), "'monthly' must be"),
     (dict(topics=["rotation"]), "topic 'rotation' must be a Pub/Sub topic"),
     (dict(next_rotation_time="2020-01-01T00:00:00Z", topics=["projects/p/topics/t"]), "is not in the future"),
+    (dict(next_rotation_time="2026-11-30T12:04:00Z", topics=["projects/p/topics/t"]), "less than 5 minutes ahead"),
     (dict(expire_time="tomorrow"), "expire_time 'tomorrow' must be an RFC 3339 time"),
     (dict(version_aliases={"latest": 1}), "alias 'latest' is reserved"),
     (dict(version_aliases={"current": "two"}), "must name a version number"),
