@@ -109,7 +109,7 @@ def access_token(params):
     if missing:
         raise AnsibleLookupError(missing_required_lib(", ".join(missing)))
     try:
-        creds, _project, source = Session(params)._resolve()  # pylint: disable=protected-access
+        creds, _project, source = Session(params).resolve()
     except GcpError as e:
         raise AnsibleLookupError("orchestra.gcp.access_token could not load credentials. It looked, in order, at %s. %s"
                                  % (TRIED, e.msg))

@@ -486,7 +486,7 @@ class Session:
             _SHARED[key] = make()
         return _SHARED[key]
 
-    def _resolve(self):
+    def resolve(self):
         """``(credentials, project, source)`` for these parameters, their tokens cached for the run."""
         return self._shared("credentials", lambda: resolve_credentials(self.params, cache=self._cached))
 
@@ -502,7 +502,7 @@ class Session:
         """``(headers, why)``: the Authorization header with an ID token for ``audience`` (a Cloud Run
         service URL) minted from this session's credentials, or no header and why there is none."""
         def make():
-            resolved = self._resolve()[0]
+            resolved = self.resolve()[0]
             inner = getattr(resolved, "inner", resolved)
             if is_emulator(self.params) and isinstance(inner, impersonated_credentials.Credentials):
                 # google-auth sends generateIdToken to iamcredentials.googleapis.com whatever the endpoint.
@@ -523,7 +523,7 @@ class Session:
 
     @property
     def project(self):
-        project = self._resolve()[1]
+        project = self.resolve()[1]
         if not project:
             raise GcpError("No project: set the project option, GCP_PROJECT, or a default project in your credentials.")
         return project
@@ -532,7 +532,7 @@ class Session:
         """One client per API class, over REST, pointed at ``api_endpoint`` when one is set."""
         endpoint = self.params.get("api_endpoint")
         return self._shared(client_class, lambda: client_class(
-            credentials=self._resolve()[0], transport="rest",
+            credentials=self.resolve()[0], transport="rest",
             client_options={"api_endpoint": endpoint} if endpoint else None,
             client_info=ClientInfo(user_agent=USER_AGENT)))
 
@@ -548,7 +548,7 @@ class Session:
         endpoint = self.params.get("api_endpoint")
         return self._shared(("discovery", api, version), lambda: gdiscovery.build(
             api, version, static_discovery=True, cache_discovery=False,
-            http=google_auth_httplib2.AuthorizedHttp(self._resolve()[0], http=httplib2.Http(timeout=self.params["request_timeout"])),
+            http=google_auth_httplib2.AuthorizedHttp(self.resolve()[0], http=httplib2.Http(timeout=self.params["request_timeout"])),
             client_options={"api_endpoint": endpoint} if endpoint else None))
 
     def _retry(self, idempotent):

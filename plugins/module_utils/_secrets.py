@@ -547,7 +547,9 @@ def _set_state(session, p, secret, aliases, resource):
     # read again, and may be found in that state already.
     version, change, number, written = session.read_modify_write(resource, read, build, write,
                                                                  conflicts=("FAILED_PRECONDITION", "ABORTED"))
-    moved = _point_aliases(session, secret_path(session.project, p["secret"]), resource, p["aliases"], number)
+    # The secret read before names the aliases already pointing there: no second read for them.
+    moved = (_point_aliases(session, secret_path(session.project, p["secret"]), resource, p["aliases"], number)
+             if any(aliases.get(a) != number for a in p["aliases"]) else [])
     after = dict(aliases, **{a: number for a in p["aliases"]})
     return dict(changed=change is not None or bool(moved), added=False, moved_aliases=moved, version=_version_view(written or version, after),
                 diff=dict(before=dict(state=version.state.name, aliases=aliases), after=dict(state=want if change else version.state.name, aliases=after)))

@@ -26,7 +26,7 @@ def test_same_inputs_share_credentials_and_clients(auth_params, sa_info):
     first, second = session(auth_params, service_account_contents=key), session(auth_params, service_account_contents=key)
 
     assert first.client(run_v2.ServicesClient) is second.client(run_v2.ServicesClient)
-    assert first._resolve() is second._resolve()
+    assert first.resolve() is second.resolve()
     assert first.client(run_v2.RevisionsClient) is not first.client(run_v2.ServicesClient)
 
 

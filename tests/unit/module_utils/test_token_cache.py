@@ -204,7 +204,7 @@ def test_a_rotated_key_file_is_another_credential(auth_params, sa_file):
 def test_sessions_cache_under_different_keys_per_role_and_audience(auth_params, sa_info, environ, monkeypatch):
     monkeypatch.setenv(_tokens.RUN_VARIABLE, _tokens.start_run(environ))
     session = _gcp.Session(auth_params(service_account_contents=json.dumps(sa_info("proj-a"))))
-    creds = session._resolve()[0]
+    creds = session.resolve()[0]
     minter_a = session._cached(Minter(), "id https://a.run.app")
     minter_b = session._cached(Minter(), "id https://b.run.app")
 
