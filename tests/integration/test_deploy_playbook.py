@@ -51,7 +51,7 @@ def test_deploy_then_redeploy_changes_nothing(emulated):
     assert changed >= 1, out
     assert emulated.emulator.log() == []  # check mode: not one mutating call
 
-    changed, out = ansible_playbook(emulated, "-vvvv")
+    changed, out = ansible_playbook(emulated, "-vvvv", "--diff")
     # The emulator already ran: the secret created, its first value added, the service created with its revision
     # tagged stable at 100%, pinned to the version current names.
     assert changed == 1 + SECRET_CHANGES, out
@@ -60,7 +60,7 @@ def test_deploy_then_redeploy_changes_nothing(emulated):
     assert dict(secret.version_aliases) == {"current": 1} and secret.rotation.rotation_period.days == 30
     first = secrets.access_secret_version(name=secret.name + "/versions/current").payload.data
     assert len(first) == 32
-    assert first.decode() not in out, "the generated value is in the -vvvv output"
+    assert first.decode() not in out, "the generated value is in the output of -vvvv --diff"
     service = emulated.service("ai-orchestra")
     assert dict(service.labels) == {"app": "ai-orchestra", "env": "local"}
     assert service.template.scaling.max_instance_count == 2

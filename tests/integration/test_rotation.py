@@ -262,6 +262,7 @@ def test_a_failed_test_step_rolls_back(emulated, redis, rotated, tmp_path, failu
         assert done["steps"][-1]["sent_back"] == [service]
 
 
+@pytest.mark.one_core  # deploy.yml's test runs the playbook on every core
 def test_the_playbook_rotates_what_is_due_or_named(emulated, redis, rotated):
     secret, service = rotated
     idle = emulated.name("idle")
