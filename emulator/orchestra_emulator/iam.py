@@ -1,13 +1,22 @@
 """IAM policies (google.iam.v1.Policy) of any API's resources, stored per resource name under
 `state["policies"][API]`, and the getIamPolicy / setIamPolicy / testIamPermissions methods over them.
 
-- A resource without a policy answers `{"etag": "ACAB"}`, as a real Cloud Run service does
-  (tests/fixtures/google/run_v2_iam_policy_empty.json).
+- A resource without a policy answers its API's starting policy: `{"etag": "ACAB"}` by default, as a
+  real Cloud Run service does (tests/fixtures/google/run_v2_iam_policy_empty.json).
 - setIamPolicy replaces the fields of `updateMask` (default `bindings,etag`, as the discovery document
-  says) and gives the policy a new etag (8 random bytes in base64, as Google's `BwX...=` look) and
-  `version` 3 when a binding has a condition, else 1. A policy carrying an etag other than the
-  current one is 409 ABORTED with Google's message (tests/fixtures/google/iam_concurrent_policy_changes.json).
-- getIamPolicy takes `options.requestedPolicyVersion` 0, 1 or 3; a conditional policy needs 3.
+  says: `auditConfigs` change only when the mask names them) and gives the policy a new etag (8 random
+  bytes in base64, as Google's `BwX...=` look) and `version` 3 when a binding has a condition, else 1. A
+  policy carrying an etag other than the current one is 409 ABORTED with Google's message
+  (tests/fixtures/google/iam_concurrent_policy_changes.json); one carrying the current etag with a version
+  below 3 over a conditional policy is 400 with Google's message
+  (tests/fixtures/google/resourcemanager_set_policy_version_below_existing.json). Without an etag the
+  version checks against the stored policy are skipped, as the Policy.version description says.
+- getIamPolicy takes `options.requestedPolicyVersion` (a query parameter or in the body, as the API
+  declares it) 0, 1 or 3; a conditional policy needs 3, else 400 with Google's message
+  (tests/fixtures/google/resourcemanager_get_policy_version_below_existing.json).
+- Limits of every allow policy (https://cloud.google.com/iam/quotas): 1,500 principals and 250 of them
+  Google groups, each appearance in a binding counted. Some resources (projects) refuse `allUsers` and
+  `allAuthenticatedUsers` (`public_members=False`).
 - testIamPermissions answers the permissions asked that belong to the API: the emulator checks no
   permission on its API calls, so any caller holds them all.
 """
@@ -22,6 +31,10 @@ from orchestra_emulator.resources import apply_mask, check_etag
 
 EMPTY = {"etag": "ACAB"}
 CONCURRENT_CHANGES = "There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff."
+VERSIONS_URL = "https://cloud.google.com/iam/docs/policies#versions"
+MAX_PRINCIPALS = 1500
+MAX_GROUPS = 250
+PUBLIC_MEMBERS = frozenset({"allUsers", "allAuthenticatedUsers"})
 # Member and role forms of https://cloud.google.com/iam/docs/reference/rest/v1/Policy#Binding.
 _MEMBER = re.compile(r"^(allUsers|allAuthenticatedUsers|(user|serviceAccount|group|domain|deleted:user|deleted:serviceAccount"
                      r"|deleted:group):[^:\s]+|principal(Set)?://\S+)$")
@@ -31,13 +44,17 @@ _ROLE = re.compile(r"^((projects|organizations)/[^/]+/)?roles/[A-Za-z0-9_.]+$")
 class Policies:
     """The IAM policies of one API's resources (`api`: its discovery document name)."""
 
-    def __init__(self, store, api):
+    def __init__(self, store, api, public_members=True, initial=lambda _resource: EMPTY):
+        """`public_members`: whether `allUsers` and `allAuthenticatedUsers` may be granted; `initial(resource
+        name)`: the policy of a resource nobody wrote one for."""
         self._store = store
         self._api = api
+        self._public_members = public_members
+        self._initial = initial
 
     def members(self, data, resource, role):
         """The members `role` is granted to on `resource`, in the state `data`."""
-        bindings = self._policies(data).get(resource, EMPTY).get("bindings", [])
+        bindings = self._current(data, resource).get("bindings", [])
         return {member for binding in bindings if binding["role"] == role for member in binding.get("members", [])}
 
     def forget(self, data, resource):
@@ -49,30 +66,33 @@ class Policies:
         variables)` is the resource's name, or raises NOT_FOUND; `permission_prefix` (e.g. "run.") is the
         one of the API's permissions."""
         return {
-            prefix + "getIamPolicy": (lambda request: self._get(resource, request), None),
+            prefix + "getIamPolicy": (lambda request: self._get(resource, request), ""),
             prefix + "setIamPolicy": (lambda request: self._set(resource, request), ""),
             prefix + "testIamPermissions": (lambda request: self._test(resource, request, permission_prefix), ""),
         }
 
     def _get(self, resource, request):
-        requested = request.query.get("options.requestedPolicyVersion", 0)
+        requested = request.query.get("options.requestedPolicyVersion", request.body.get("options", {}).get("requestedPolicyVersion", 0))
         if requested not in (0, 1, 3):
             raise invalid_argument(f"Invalid requested policy version {requested}: valid versions are 0, 1 and 3.",
                                    field="options.requested_policy_version")
         with self._store.lock:
-            policy = copy.deepcopy(self._policies(self._store.data).get(resource(self._store.data, request.variables), EMPTY))
+            policy = copy.deepcopy(self._current(self._store.data, resource(self._store.data, request.variables)))
         if requested < 3 and _conditional(policy):
-            raise invalid_argument("The policy has conditional role bindings: request policy version 3.",
-                                   field="options.requested_policy_version")
+            raise invalid_argument(f"Requested policy version ({requested}) cannot be less than the existing policy version (3). "
+                                   f"For more information, please refer to {VERSIONS_URL}.")
         return policy
 
     def _set(self, resource, request):
         sent = request.body.get("policy", {})
-        _check(sent)
+        _check(sent, self._public_members)
         with self._store.mutate() as data:
             name = resource(data, request.variables)
-            current = self._policies(data).get(name, EMPTY)
+            current = self._current(data, name)
             check_etag(sent.get("etag"), current["etag"], lambda _message: aborted(CONCURRENT_CHANGES))
+            if sent.get("etag") and _conditional(current) and sent.get("version", 0) < 3:
+                raise invalid_argument(f"Specified policy version ({sent.get('version', 0)}) cannot be less than the existing policy "
+                                       f"version (3). For more information, please refer to {VERSIONS_URL}")
             policy = apply_mask(current, sent, request.body.get("updateMask") or "bindings,etag")
             policy.update(version=3 if _conditional(policy) else 1, etag=base64.b64encode(secrets.token_bytes(8)).decode())
             self._policies(data)[name] = policy
@@ -87,6 +107,9 @@ class Policies:
                 raise invalid_argument(f"Permission {permission} is not valid for this resource.", field="permissions")
         return {"permissions": list(dict.fromkeys(permissions))}
 
+    def _current(self, data, resource):
+        return self._policies(data).get(resource) or self._initial(resource)
+
     def _policies(self, data):
         return data["policies"].setdefault(self._api, {})
 
@@ -95,15 +118,37 @@ def _conditional(policy):
     return any("condition" in binding for binding in policy.get("bindings", []))
 
 
-def _check(policy):
-    """400 INVALID_ARGUMENT for a binding without a valid role or member, or conditions below version 3
-    (the messages are the emulator's)."""
+def _check(policy, public_members):
+    """400 INVALID_ARGUMENT for a binding without a valid role or member, a public member where the resource
+    refuses them, too many principals or groups, or conditions below version 3. The messages are the
+    emulator's, but for public members on a project: Google's words ("Request contains an invalid argument.",
+    hashicorp/terraform-provider-google pull request 859 quotes them)."""
+    members = []
     for index, binding in enumerate(policy.get("bindings", [])):
         field = f"policy.bindings[{index}]"
         if not _ROLE.match(binding.get("role", "")):
             raise invalid_argument(f"Role '{binding.get('role', '')}' is not a valid role name.", field=f"{field}.role")
-        for member in binding.get("members", []):
-            if not _MEMBER.match(member):
-                raise invalid_argument(f"Invalid member '{member}'.", field=f"{field}.members")
+        _check_members(binding.get("members", []), f"{field}.members", public_members)
+        members += binding.get("members", [])
+    for index, config in enumerate(policy.get("auditConfigs", [])):
+        if not config.get("service"):
+            raise invalid_argument("An audit config needs a service (a service name or allServices).", field=f"policy.audit_configs[{index}].service")
+        for number, log_config in enumerate(config.get("auditLogConfigs", [])):
+            _check_members(log_config.get("exemptedMembers", []), f"policy.audit_configs[{index}].audit_log_configs[{number}].exempted_members",
+                           public_members)
+    if len(members) > MAX_PRINCIPALS:
+        raise invalid_argument(f"The policy has {len(members)} principals in its bindings: at most {MAX_PRINCIPALS} are allowed.",
+                               field="policy.bindings")
+    groups = sum(member.startswith("group:") for member in members)
+    if groups > MAX_GROUPS:
+        raise invalid_argument(f"The policy has {groups} groups in its bindings: at most {MAX_GROUPS} are allowed.", field="policy.bindings")
     if _conditional(policy) and policy.get("version", 0) < 3:
         raise invalid_argument("A policy with conditional role bindings must have version 3.", field="policy.version")
+
+
+def _check_members(members, field, public_members):
+    for member in members:
+        if not _MEMBER.match(member):
+            raise invalid_argument(f"Invalid member '{member}'.", field=field)
+        if member in PUBLIC_MEMBERS and not public_members:
+            raise invalid_argument("Request contains an invalid argument.")
