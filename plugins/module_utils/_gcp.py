@@ -30,6 +30,7 @@ import hashlib
 import importlib
 import json
 import os
+import random
 import re
 import time
 import traceback
@@ -123,6 +124,12 @@ def is_transient(exc):
     """A transient status, or no answer at all (a connection reset or refused, a request that timed out)."""
     return ((isinstance(exc, gexc.GoogleAPICallError) and exc.code in TRANSIENT_HTTP_CODES)
             or isinstance(exc, (http_errors.ConnectionError, http_errors.Timeout)))
+
+
+def conflict_pause(attempt):
+    """Seconds to wait before read-modify-write attempt ``attempt`` (1, 2, ...) after a conflict: full jitter
+    under an exponential cap, as api_core's retries do."""
+    return random.uniform(0, min(RETRY_MAXIMUM, RETRY_INITIAL * RETRY_MULTIPLIER ** (attempt - 1)))
 
 
 def retry_policy(deadline=RETRY_DEADLINE):
@@ -611,9 +618,15 @@ class Session:
         ``conflicts``: Cloud Run and IAM say ABORTED, Secret Manager FAILED_PRECONDITION), read again and rebuild
         rather than overwrite, at most ``attempts`` times.
 
+        Between attempts it waits as Google asks ("retry the whole read-modify-write with exponential backoff"):
+        a random pause of up to ``RETRY_INITIAL`` seconds, doubled each time (``conflict_pause``). After the last
+        attempt it fails saying how many were made.
+
         ``build`` returns ``(change, info)``; a change of None means nothing to do. In check mode nothing is written.
         Returns ``(current, change, info, written)``: ``written`` is what ``write`` returned (an operation), or None."""
         for attempt in range(attempts):
+            if attempt:
+                time.sleep(conflict_pause(attempt))
             current = read()
             change, info = build(current)
             if change is None or self.check_mode:
@@ -621,8 +634,12 @@ class Session:
             try:
                 return current, change, info, write(current, change)
             except GcpError as e:
-                if e.status not in conflicts or attempt == attempts - 1:
+                if e.status not in conflicts:
                     raise
+                if attempt == attempts - 1:
+                    raise GcpError("%s Gave up after %d attempts, each on %s read again: another writer changed it between "
+                                   "every read and write. Nothing of this change was applied; re-run once the other writer is done."
+                                   % (e.msg, attempts, resource), status=e.status, **e.result)
 
     def finish(self, operation, action, resource, read, key, explain=None):
         """What ``operation`` leaves once it is done (its response: for a create or an update, the resource as the

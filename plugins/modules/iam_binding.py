@@ -1,0 +1,144 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: orchestra.gcp contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: iam_binding
+short_description: Grant or revoke one role (with an optional condition) in the IAM policy of a project, Cloud Run service, secret or service account
+version_added: 0.3.0
+description:
+  - Manages the members of one role binding in a resource's IAM allow policy. The binding is the role together with its
+    condition (title, description and expression); the same role under another condition is another binding, and a
+    changed condition is a new binding beside the old one.
+  - With O(mode=additive) the members given are added (O(state=present)) or removed (O(state=absent)) and every other
+    member of the binding is left. With O(mode=authoritative) the binding holds exactly the members given
+    (O(state=present)) or is removed (O(state=absent)). Other roles and conditions are never touched.
+  - The policy is read at version 3, so that conditional bindings are seen, and written back at the version it needs
+    (3 when a binding has a condition). The write is guarded by the policy's etag; when someone else changed the policy
+    in between, the module reads it again and applies its change on top, a bounded number of times with backoff.
+  - Every input is checked before any call. Emails and domains compare without regard to case.
+author: AI Orchestra platform team (@ai-orchestra)
+requirements:
+  - google-cloud-resource-manager >= 1.12
+  - google-cloud-run >= 0.10
+  - google-cloud-secret-manager >= 2.20
+  - google-api-python-client >= 2.100
+extends_documentation_fragment:
+  - orchestra.gcp.gcp
+  - orchestra.gcp.gcp.attributes
+options:
+  resource:
+    description: The resource whose IAM policy is managed.
+    type: dict
+    required: true
+    suboptions:
+      type:
+        description: What the resource is.
+        type: str
+        required: true
+        choices: [cloud_run_service, project, secret, service_account]
+      name:
+        description:
+          - A short name, completed with O(project) (and O(resource.region) for a Cloud Run service), or the resource's
+            full name, like C(projects/P/locations/R/services/S), C(projects/P/secrets/S), C(projects/P) or
+            C(projects/P/serviceAccounts/EMAIL).
+          - For a project, its ID; left out, O(project). For a service account, its email or its account ID in O(project).
+        type: str
+      region:
+        description: The region of a Cloud Run service named by its short name.
+        type: str
+        aliases: [location]
+  role:
+    description: The role, as V(roles/NAME), V(projects/PROJECT/roles/NAME) or V(organizations/ORGANIZATION/roles/NAME).
+    type: str
+    required: true
+  members:
+    description:
+      - Principals, as C(user:EMAIL), C(serviceAccount:EMAIL), C(group:EMAIL), C(domain:DOMAIN), C(principal://...),
+        C(principalSet://...), V(allUsers) or V(allAuthenticatedUsers). C(deleted:) principals are refused, and so
+        are V(allUsers) and V(allAuthenticatedUsers) on a project.
+      - Needed except with O(mode=authoritative) and O(state=absent).
+    type: list
+    elements: str
+    default: []
+  condition:
+    description:
+      - An IAM condition the binding is granted under; part of the binding's identity. Not allowed with the basic roles
+        V(roles/owner), V(roles/editor) and V(roles/viewer).
+    type: dict
+    suboptions:
+      title:
+        description: The condition's title (required).
+        type: str
+      description:
+        description: What the condition is for.
+        type: str
+      expression:
+        description: The CEL expression (required), like C(request.time < timestamp("2027-01-01T00:00:00Z")).
+        type: str
+  mode:
+    description: V(additive) adds or removes the members given; V(authoritative) makes them the binding's only members.
+    type: str
+    choices: [additive, authoritative]
+    default: additive
+  state:
+    description: Whether the members (or, authoritatively, the binding) are in the policy.
+    type: str
+    choices: [present, absent]
+    default: present
+"""
+
+EXAMPLES = r"""
+- name: Let the deployer invoke the API service
+  orchestra.gcp.iam_binding:
+    resource: {type: cloud_run_service, name: orchestra-api, region: europe-west1}
+    role: roles/run.invoker
+    members: [serviceAccount:deployer@orchestra-prod.iam.gserviceaccount.com]
+
+- name: The API's service account alone reads the Redis password, until the end of the year
+  orchestra.gcp.iam_binding:
+    resource: {type: secret, name: redis-password}
+    role: roles/secretmanager.secretAccessor
+    members: [serviceAccount:orchestra-api@orchestra-prod.iam.gserviceaccount.com]
+    mode: authoritative
+    condition:
+      title: until-2027
+      expression: request.time < timestamp("2027-01-01T00:00:00Z")
+"""
+
+RETURN = r"""
+resource:
+  description: The full name of the resource whose policy was managed.
+  returned: always
+  type: str
+  sample: projects/orchestra-prod/secrets/redis-password
+binding:
+  description: The binding after the task (predicted in check mode), or null when it holds no member.
+  returned: always
+  type: dict
+  sample: {role: roles/run.invoker, members: [user:ada@example.com]}
+added:
+  description: The members the task added (or would add).
+  returned: always
+  type: list
+  elements: str
+removed:
+  description: The members the task removed (or would remove).
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible_collections.orchestra.gcp.plugins.module_utils._gcp import GcpModule
+from ansible_collections.orchestra.gcp.plugins.module_utils._iam import BINDING_SPEC, manage_binding
+
+
+def main():
+    GcpModule(**BINDING_SPEC).run(manage_binding)
+
+
+if __name__ == "__main__":
+    main()
