@@ -96,10 +96,13 @@ def done_time(data):
 def render(stored):
     """The Operation as stored; `done` false, like every default, is left out of the JSON by
     discovery.Api.encode_response (k8s-config-connector's recorded run.v2 log shows a running
-    operation without `done`)."""
+    operation without `done`). An operation started without a response ends `done` with none, as IAM's
+    workload identity pool operations do (tests/fixtures/google/iam_workload_identity_pool_operation_done.json)."""
     operation = {"name": stored["name"], "done": time.time() >= stored["doneAt"]}
     if stored["metadata"] is not None:
         operation["metadata"] = stored["metadata"]
-    if operation["done"]:
-        operation.update({"error": stored["error"]} if stored["error"] is not None else {"response": stored["response"]})
+    if operation["done"] and stored["error"] is not None:
+        operation["error"] = stored["error"]
+    elif operation["done"] and stored["response"] is not None:
+        operation["response"] = stored["response"]
     return operation
