@@ -135,12 +135,13 @@ class IamV1(EmulatedApi):
         fields = [camel_case(path.strip()) for path in mask.split(",") if path.strip()]
         if not fields or set(fields) - set(_ACCOUNT_FIELDS):
             raise invalid_argument(f"The update mask must name displayName or description only, not [{mask}].", field="update_mask")
+        sent = request.body.get("serviceAccount", {})
         with self._store.mutate() as data:
             account = _account(data, request.variables)["account"]
-            merged = apply_mask(account, request.body.get("serviceAccount", {}), ",".join(fields))
-            account.update({field: merged[field] for field in fields if field in merged})
             for field in fields:
-                if field not in merged:
+                if field in sent:
+                    account[field] = sent[field]
+                else:
                     account.pop(field, None)
             return {"name": account["name"], **{field: account[field] for field in fields if field in account}}
 
