@@ -48,7 +48,7 @@ FULL_NAMES = dict(
     project=re.compile(r"^projects/[^/]+$"),
     cloud_run_service=re.compile(r"^projects/[^/]+/locations/[^/]+/services/[^/]+$"),
     secret=re.compile(r"^projects/[^/]+/secrets/[^/]+$"),
-    service_account=re.compile(r"^projects/[^/]+/serviceAccounts/[^/]+@[^/]+$"),
+    service_account=re.compile(r"^projects/[^/]+/serviceAccounts/[^/]+$"),
 )
 # The predefined roles that hold the permission to set each type's policy (resourcemanager.projects.setIamPolicy,
 # run.services.setIamPolicy, secretmanager.secrets.setIamPolicy, iam.serviceAccounts.setIamPolicy), from Google's
@@ -143,8 +143,8 @@ def resource_name(resource, project):
     if kind == "secret":
         return (("projects/%s/secrets/%s" % (project, name), []) if SECRET_ID_RE.match(name)
                 else (None, ["secret name %r must hold 1 to 255 letters, digits, '_' or '-'" % name]))
-    if EMAIL_RE.match(name):
-        return "projects/%s/serviceAccounts/%s" % (project, name), []
+    if EMAIL_RE.match(name):  # "-": Google infers the account's project from its email
+        return "projects/-/serviceAccounts/%s" % name, []
     if ACCOUNT_ID_RE.match(name):
         return "projects/%s/serviceAccounts/%s@%s.iam.gserviceaccount.com" % (project, name, project), []
     return None, ["service account %r must be an email or an account ID (6 to 30 lowercase letters, digits and hyphens)" % name]

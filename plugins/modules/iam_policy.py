@@ -49,7 +49,8 @@ options:
           - A short name, completed with O(project) (and O(resource.region) for a Cloud Run service), or the resource's
             full name, like C(projects/P/locations/R/services/S), C(projects/P/secrets/S), C(projects/P) or
             C(projects/P/serviceAccounts/EMAIL).
-          - For a project, its ID; left out, O(project). For a service account, its email or its account ID in O(project).
+          - For a project, its ID; left out, O(project). For a service account, its email (its project is inferred from
+            it) or its account ID in O(project).
         type: str
       region:
         description: The region of a Cloud Run service named by its short name.

@@ -132,7 +132,8 @@ def test_policies_compare_by_binding_identity_and_audit_configs_by_service():
     (dict(type="project", name="other-project"), "projects/other-project"),
     (dict(type="service_account", name="deployer"), "projects/orchestra-p1/serviceAccounts/deployer@orchestra-p1.iam.gserviceaccount.com"),
     (dict(type="service_account", name="123-compute@developer.gserviceaccount.com"),
-     "projects/orchestra-p1/serviceAccounts/123-compute@developer.gserviceaccount.com"),
+     "projects/-/serviceAccounts/123-compute@developer.gserviceaccount.com"),
+    (dict(type="service_account", name="projects/x/serviceAccounts/112233445566778899"), "projects/x/serviceAccounts/112233445566778899"),
 ])
 def test_resources_are_named_in_full(resource, name):
     assert _iam.resource_name(dict(dict(name=None, region=None), **resource), "orchestra-p1") == (name, [])
