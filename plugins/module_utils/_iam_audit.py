@@ -216,7 +216,7 @@ def audit(session):
     found = findings(state, session.params, datetime.datetime.now(datetime.timezone.utc))
     audited = dict(project=state["project"], regions=session.params["regions"],
                    service_accounts=sorted(e["account"]["email"] for e in state["accounts"]),
-                   keys=sum(len(e["keys"]) for e in state["accounts"]),
+                   user_managed_keys=sum(len(e["keys"]) for e in state["accounts"]),
                    cloud_run_services=sorted(e["service"]["name"] for e in state["services"]),
                    secrets=sorted(e["name"] for e in state["secrets"]))
     return dict(changed=False, findings=found, counts=counts(found), audited=audited)

@@ -154,7 +154,7 @@ audited:
       description: The emails of the project's service accounts.
       type: list
       elements: str
-    keys:
+    user_managed_keys:
       description: How many user-managed keys they hold.
       type: int
     cloud_run_services:
