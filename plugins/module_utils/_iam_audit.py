@@ -44,9 +44,9 @@ MEMBER_PROJECT = (
 IAM_AUDIT_SPEC = dict(
     argument_spec=dict(
         regions=dict(type="list", elements="str", required=True),
-        secrets=dict(type="list", elements="str"),
+        secrets=dict(type="list", elements="str", no_log=False),  # secret IDs, not values
         allowed_basic=dict(type="list", elements="str", default=[]),
-        max_key_age_days=dict(type="int", default=90),
+        max_key_age_days=dict(type="int", default=90, no_log=False),
         public_services=dict(type="list", elements="str", default=[]),
         internal_services=dict(type="list", elements="str", default=[]),
         other_projects=dict(type="list", elements="str", default=[]),
