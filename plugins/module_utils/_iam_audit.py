@@ -15,6 +15,7 @@ import re
 
 from ._gcp import short_name
 from ._iam import ACCESS, BASIC_ROLES, IAM_LIBRARIES, PUBLIC, _accounts, member_key
+from ._iam_accounts import key_ages
 
 try:
     from google.cloud import run_v2, secretmanager_v1
@@ -137,22 +138,17 @@ def service_findings(service, policy, p):
     return found
 
 
-def _age_days(key, now):
-    created = datetime.datetime.strptime(key["validAfterTime"][:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=datetime.timezone.utc)
-    return (now - created).days
-
-
 def key_findings(account, keys, p, now):
     """The user-managed keys of a service account: each a finding, one older than max_key_age_days a higher one."""
     found = []
-    for key in keys:
-        age = _age_days(key, now)
+    for key in key_ages(keys, now):
+        age = key["age_days"]
         old = age > p["max_key_age_days"]
-        found.append(finding("high" if old else "medium", "service_account_key", key["name"],
+        found.append(finding("high" if old else "medium", "service_account_key", "%s/keys/%s" % (account["name"], key["key_id"]),
                              "Service account %s has a user-managed key %s days old%s" % (
                                  account["email"], age, " (older than %d days)" % p["max_key_age_days"] if old else ""),
                              "Use impersonation or workload identity federation instead of a key, then delete it: gcloud iam "
-                             "service-accounts keys delete %s --iam-account=%s." % (short_name(key["name"]), account["email"]),
+                             "service-accounts keys delete %s --iam-account=%s." % (key["key_id"], account["email"]),
                              "serviceAccount:" + account["email"], age_days=age))
     return found
 
