@@ -47,7 +47,7 @@ stage_lint() { PATH="$ROOT/.venv/bin:$PATH" ansible-lint; }
 stage_pytest() {
     local rc
     # shellcheck disable=SC2086  # PYTEST_ARGS is a list of options
-    PATH="$ROOT/.venv/bin:$PATH" .venv/bin/python -m pytest tests -q ${PYTEST_ARGS--n 2}
+    PATH="$ROOT/.venv/bin:$PATH" .venv/bin/python -m pytest tests -q --durations=15 ${PYTEST_ARGS--n 2}
     rc=$?
     if ((rc == 5)); then
         echo "test.sh: pytest collected no tests" >&2
@@ -60,7 +60,7 @@ stage_core_lowest() {  # the unit and integration suites again (but the one_core
     # shellcheck disable=SC2086  # PYTEST_ARGS is a list of options
     PATH="$ROOT/.venv-core-lowest/bin:$PATH" .venv-core-lowest/bin/python -m pytest tests/unit -q ${PYTEST_ARGS--n 2} || return 1
     # shellcheck disable=SC2086
-    PATH="$ROOT/.venv-core-lowest/bin:$PATH" .venv-core-lowest/bin/python -m pytest tests/integration -q -m "not one_core" ${PYTEST_ARGS--n 2}
+    PATH="$ROOT/.venv-core-lowest/bin:$PATH" .venv-core-lowest/bin/python -m pytest tests/integration -q -m "not one_core" --durations=15 ${PYTEST_ARGS--n 2}
 }
 
 stage_molecule() {  # every role scenario under extensions/molecule, against the emulator

@@ -209,6 +209,7 @@ def test_a_rotation_end_to_end_leaks_no_value(emulated, redis, rotated):
         assert text not in everything
 
 
+@pytest.mark.one_core  # the end-to-end rotation walks the same role paths on every core
 def test_an_interrupted_rotation_resumes_its_pending_version(emulated, redis, rotated):
     secret, service = rotated
     before = len(emulated.emulator.log())
