@@ -21,37 +21,11 @@ description:
     in between, the module reads it again and applies its change on top, a bounded number of times with backoff.
   - Every input is checked before any call. Emails and domains compare without regard to case.
 author: AI Orchestra platform team (@ai-orchestra)
-requirements:
-  - google-cloud-resource-manager >= 1.12
-  - google-cloud-run >= 0.10
-  - google-cloud-secret-manager >= 2.20
-  - google-api-python-client >= 2.100
 extends_documentation_fragment:
   - orchestra.gcp.gcp
   - orchestra.gcp.gcp.attributes
+  - orchestra.gcp.gcp.iam_resource
 options:
-  resource:
-    description: The resource whose IAM policy is managed.
-    type: dict
-    required: true
-    suboptions:
-      type:
-        description: What the resource is.
-        type: str
-        required: true
-        choices: [cloud_run_service, project, secret, service_account]
-      name:
-        description:
-          - A short name, completed with O(project) (and O(resource.region) for a Cloud Run service), or the resource's
-            full name, like C(projects/P/locations/R/services/S), C(projects/P/secrets/S), C(projects/P) or
-            C(projects/P/serviceAccounts/EMAIL).
-          - For a project, its ID; left out, O(project). For a service account, its email (its project is inferred from
-            it) or its account ID in O(project).
-        type: str
-      region:
-        description: The region of a Cloud Run service named by its short name.
-        type: str
-        aliases: [location]
   role:
     description: The role, as V(roles/NAME), V(projects/PROJECT/roles/NAME) or V(organizations/ORGANIZATION/roles/NAME).
     type: str

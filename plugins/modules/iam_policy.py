@@ -25,37 +25,11 @@ description:
   - The policy is read at version 3 and written, guarded by its etag, at the version it needs; a concurrent change is
     read again and the policy set on top of it, a bounded number of times with backoff.
 author: AI Orchestra platform team (@ai-orchestra)
-requirements:
-  - google-cloud-resource-manager >= 1.12
-  - google-cloud-run >= 0.10
-  - google-cloud-secret-manager >= 2.20
-  - google-api-python-client >= 2.100
 extends_documentation_fragment:
   - orchestra.gcp.gcp
   - orchestra.gcp.gcp.attributes
+  - orchestra.gcp.gcp.iam_resource
 options:
-  resource:
-    description: The resource whose IAM policy is managed.
-    type: dict
-    required: true
-    suboptions:
-      type:
-        description: What the resource is.
-        type: str
-        required: true
-        choices: [cloud_run_service, project, secret, service_account]
-      name:
-        description:
-          - A short name, completed with O(project) (and O(resource.region) for a Cloud Run service), or the resource's
-            full name, like C(projects/P/locations/R/services/S), C(projects/P/secrets/S), C(projects/P) or
-            C(projects/P/serviceAccounts/EMAIL).
-          - For a project, its ID; left out, O(project). For a service account, its email (its project is inferred from
-            it) or its account ID in O(project).
-        type: str
-      region:
-        description: The region of a Cloud Run service named by its short name.
-        type: str
-        aliases: [location]
   bindings:
     description: Every binding of the policy; a role (with a condition) listed once. V([]) removes them all.
     type: list
