@@ -18,6 +18,8 @@ from orchestra_emulator.state import Store
 from orchestra_emulator import iam_v1, monitoring_v3, resourcemanager_v3, run_v2, secretmanager_v1  # noqa: F401  pylint: disable=unused-import
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Methods that read though they are POSTed (Resource Manager's and IAM's getIamPolicy take their options in a body).
+READS_BY_POST = (":getIamPolicy", ":testIamPermissions")
 
 
 @dataclasses.dataclass
@@ -69,7 +71,7 @@ class Emulator:
             status, payload = failure.http_status, failure.body()
         self.admin.calls.append({"method": method, "path": path, "status": status, "start": start,
                                  "seconds": time.perf_counter() - started})
-        if method in MUTATING:
+        if method in MUTATING and not path.endswith(READS_BY_POST):
             self.admin.record(method, path, query, status)
         return status, payload
 

@@ -409,9 +409,19 @@ CONFLICTS = ("ABORTED", "FAILED_PRECONDITION")
 
 
 def _change(session, kind, name, label, build, mask):
-    """The etag-guarded read-modify-write of the policy: ``(current, change, info, written)``."""
+    """The etag-guarded read-modify-write of the policy: ``(current, change, info, written)``. In check mode, a resource
+    that does not exist yet (an earlier task of the play would create it) has an empty policy, with a warning."""
     read, write = ACCESS[kind]
-    return session.read_modify_write(label, lambda: read(session, name, label), build,
+
+    def read_current():
+        try:
+            return read(session, name, label)
+        except GcpError as e:
+            if e.status != "NOT_FOUND" or not session.check_mode:
+                raise
+            session.warn("%s: %s does not exist yet; check mode takes its policy as empty" % (label, name))
+            return {}
+    return session.read_modify_write(label, read_current, build,
                                      lambda current, policy: write(session, name, label, policy, mask), conflicts=CONFLICTS)
 
 

@@ -22,8 +22,9 @@ def recap(stdout):
             for host, counts in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", stdout.split("PLAY RECAP")[-1], re.M)}
 
 
-# What a first deploy changes besides the service: the declared secret created, and its first value added.
-SECRET_CHANGES = 2
+# What a first deploy changes besides the service: the declared secret created, its first value added, the service
+# accounts created and their bindings applied (each a task of its own).
+SETUP_CHANGES = 4
 
 LOCAL_EMULATOR_CONFIG = yaml.safe_load((REPO / "inventories" / "local" / "group_vars" / "gcp.yml").read_text())[
     "local_emulator_config"]
@@ -54,7 +55,7 @@ def test_deploy_then_redeploy_changes_nothing(emulated):
     changed, out = ansible_playbook(emulated, "-vvvv", "--diff")
     # The emulator already ran: the secret created, its first value added, the service created with its revision
     # tagged stable at 100%, pinned to the version current names.
-    assert changed == 1 + SECRET_CHANGES, out
+    assert changed == 1 + SETUP_CHANGES, out
     secrets = secret_manager(emulated)
     secret = secrets.get_secret(name="projects/%s/secrets/orchestra-redis-password" % emulated.project)
     assert dict(secret.version_aliases) == {"current": 1} and secret.rotation.rotation_period.days == 30
@@ -65,6 +66,12 @@ def test_deploy_then_redeploy_changes_nothing(emulated):
     assert dict(service.labels) == {"app": "ai-orchestra", "env": "local"}
     assert service.template.scaling.max_instance_count == 2
     assert pinned_version(service) == "1"
+    # Least privilege: the service runs as the runtime account, which alone may read the secret.
+    runtime = "orchestra-runtime@%s.iam.gserviceaccount.com" % emulated.project
+    assert service.template.service_account == runtime
+    accessors = [b for b in secrets.get_iam_policy(request={"resource": secret.name}).bindings
+                 if b.role == "roles/secretmanager.secretAccessor"]
+    assert [list(b.members) for b in accessors] == [["serviceAccount:" + runtime]]
     answer = requests.get(service.uri, timeout=5).json()
     assert answer["service"] == "ai-orchestra" and answer["env_sha256"]["REDIS_PASSWORD"] == hashlib.sha256(first).hexdigest()
 
@@ -92,7 +99,7 @@ def pinned_version(service):
 
 
 def test_rollback_playbook_returns_to_the_last_stable_revision_in_one_update(emulated):
-    assert ansible_playbook(emulated)[0] == 1 + SECRET_CHANGES
+    assert ansible_playbook(emulated)[0] == 1 + SETUP_CHANGES
     first = emulated.revision_names("ai-orchestra")[0]
     release = '{"orchestra_service": {"name": "ai-orchestra", "image": "us-docker.pkg.dev/orchestra-local/app/ai-orchestra:2.0.0"}}'
     changed, out = ansible_playbook(emulated, "-e", release)
@@ -111,7 +118,7 @@ def test_rollback_playbook_returns_to_the_last_stable_revision_in_one_update(emu
 def test_a_first_deploy_is_one_call_and_the_next_rollout_promotes_from_it(emulated):
     changed, out = ansible_playbook(emulated)
 
-    assert changed == 1 + SECRET_CHANGES, out
+    assert changed == 1 + SETUP_CHANGES, out
     (create,) = [call for call in emulated.emulator.log() if "/services" in call["path"]]
     assert (create["method"], create["path"]) == ("POST", "/v2/projects/%s/locations/us-central1/services" % emulated.project)
     (first,) = emulated.revision_names("ai-orchestra")
@@ -149,7 +156,7 @@ def release(version, **more):
 
 @pytest.mark.one_core
 def test_two_regions_one_failing_rolls_back_that_region_only(emulated):
-    assert ansible_playbook(emulated, "-e", TWO_REGIONS)[0] == 2 + SECRET_CHANGES
+    assert ansible_playbook(emulated, "-e", TWO_REGIONS)[0] == 2 + SETUP_CHANGES
     before = {region: serving_in(emulated, region) for region in ("us-central1", "europe-west1")}
     emulated.emulator.admin("revision-behaviour", {"image": "*:2.0.0", "revision": "projects/*/locations/europe-west1/*",
                                                    "error_ratio": 0.5})
@@ -164,7 +171,7 @@ def test_two_regions_one_failing_rolls_back_that_region_only(emulated):
 
 
 def test_two_regions_one_failing_rolls_back_every_region_under_the_policy_all(emulated):
-    assert ansible_playbook(emulated, "-e", TWO_REGIONS)[0] == 2 + SECRET_CHANGES
+    assert ansible_playbook(emulated, "-e", TWO_REGIONS)[0] == 2 + SETUP_CHANGES
     before = {region: serving_in(emulated, region) for region in ("us-central1", "europe-west1")}
     emulated.emulator.admin("revision-behaviour", {"image": "*:2.0.0", "revision": "projects/*/locations/europe-west1/*",
                                                    "error_ratio": 0.5})
@@ -178,7 +185,7 @@ def test_two_regions_one_failing_rolls_back_every_region_under_the_policy_all(em
 
 def test_a_region_failing_at_its_promotion_sends_promoted_regions_back_under_the_policy_all(emulated, tmp_path):
     """europe-west1's promotion is refused (400) while us-central1's goes through: us-central1 goes back too."""
-    assert ansible_playbook(emulated, "-e", TWO_REGIONS)[0] == 2 + SECRET_CHANGES
+    assert ansible_playbook(emulated, "-e", TWO_REGIONS)[0] == 2 + SETUP_CHANGES
     before = {region: serving_in(emulated, region) for region in ("us-central1", "europe-west1")}
     hook = tmp_path / "refuse_promotion.yml"
     hook.write_text("""
@@ -200,7 +207,7 @@ def test_a_region_failing_at_its_promotion_sends_promoted_regions_back_under_the
 
 
 def test_rollback_drill_proves_the_stable_revision_comes_back_and_times_it(emulated):
-    assert ansible_playbook(emulated)[0] == 1 + SECRET_CHANGES
+    assert ansible_playbook(emulated)[0] == 1 + SETUP_CHANGES
     (stable, _percent), = serving_in(emulated, "us-central1")
 
     _changed, out = ansible_playbook(emulated, playbook="playbooks/rollback_drill.yml")
