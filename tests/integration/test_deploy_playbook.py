@@ -98,6 +98,7 @@ def pinned_version(service):
     return next(e.value_source.secret_key_ref.version for e in service.template.containers[0].env if e.name == "REDIS_PASSWORD")
 
 
+@pytest.mark.one_core  # the drill walks the rollback on every core
 def test_rollback_playbook_returns_to_the_last_stable_revision_in_one_update(emulated):
     assert ansible_playbook(emulated)[0] == 1 + SETUP_CHANGES
     first = emulated.revision_names("ai-orchestra")[0]
@@ -115,6 +116,7 @@ def test_rollback_playbook_returns_to_the_last_stable_revision_in_one_update(emu
     assert ansible_playbook(emulated, playbook="playbooks/rollback.yml")[0] == 0
 
 
+@pytest.mark.one_core  # call counts: module logic, the same on every core
 def test_a_first_deploy_is_one_call_and_the_next_rollout_promotes_from_it(emulated):
     changed, out = ansible_playbook(emulated)
 
@@ -183,6 +185,7 @@ def test_two_regions_one_failing_rolls_back_every_region_under_the_policy_all(em
     assert {region: serving_in(emulated, region) for region in before} == before
 
 
+@pytest.mark.one_core  # the policy all's send-back is walked on every core by the test before
 def test_a_region_failing_at_its_promotion_sends_promoted_regions_back_under_the_policy_all(emulated, tmp_path):
     """europe-west1's promotion is refused (400) while us-central1's goes through: us-central1 goes back too."""
     assert ansible_playbook(emulated, "-e", TWO_REGIONS)[0] == 2 + SETUP_CHANGES

@@ -5,7 +5,7 @@ import httplib2
 import pytest
 from googleapiclient import discovery
 
-from test_iam import assert_four, four
+from test_iam_bindings import assert_four, four
 
 REPOSITORY = "ai-orchestra/orchestra"
 

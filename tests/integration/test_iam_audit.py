@@ -11,7 +11,7 @@ from google.iam.v1 import iam_policy_pb2, options_pb2
 
 from conftest import REPO
 from test_cloud_run_service import IMAGE
-from test_iam import accounts, grant, live, make_secret, policy_client
+from test_iam_bindings import accounts, grant, live, make_secret, policy_client
 from test_rotation import client as secret_manager
 
 OWNER = "user:owner@example.com"  # the emulator's owner of a new project
