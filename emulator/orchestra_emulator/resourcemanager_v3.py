@@ -4,7 +4,11 @@ The emulator has no project registry (projects.py): every project exists, named 
 both name the same project. Its policy is stored under `projects/{number}` in iam.Policies, with the rules
 of project policies: `allUsers` and `allAuthenticatedUsers` are refused ("Project does not support allUsers
 and allAuthenticatedUsers as members in a Binding of a Policy", the v1 setIamPolicy reference, quoted in
-hashicorp/terraform-provider-google pull request 859), `auditConfigs` are kept and masked by `updateMask`.
+hashicorp/terraform-provider-google pull request 859; Google's answer recorded in
+tests/fixtures/google/resourcemanager_public_member_refused.json), `auditConfigs` are kept and masked by
+`updateMask` (the default mask `bindings,etag`, `SetIamPolicyRequest.updateMask` in the discovery document). The
+policy-version refusals are Google's answers in tests/fixtures/google/resourcemanager_get_policy_version_below_existing.json
+and resourcemanager_set_policy_version_below_existing.json (applied in iam.py).
 
 A project nobody wrote a policy for has the one a new project has on Google: its creator as owner. The
 emulator knows no creator, so the owner is PROJECT_OWNER; the policy is version 1, as Google reports an
