@@ -14,9 +14,13 @@ no_log masking included.
 The controller process also starts the run's token cache when it loads the plugin (``_tokens``), so
 that every task of the run, in either door, reuses one token per credential.
 
+Arguments and results pass through what the running ansible-core uses between controller and module:
+2.19's module JSON profiles; before 2.19, the JSON encoder that writes a module's arguments and the
+JSON a module prints (its warnings and deprecations are the process's, so the door clears them
+before each run: a loop's items share a worker).
+
 Anywhere else the action runs the module as usual: on another host, with become (another user's
-credentials), with async, when ``orchestra_gcp_in_process`` is false, on an ansible-core older than
-2.19 (it lacks the module JSON profiles the door passes values through), or when the controller's
+credentials), with async, when ``orchestra_gcp_in_process`` is false, or when the controller's
 Python cannot import the libraries the module declares (the module then reports what is missing).
 """
 
@@ -24,11 +28,13 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import io
 import json
 import os
 
-from ansible.module_utils.ansible_release import __version__ as ansible_version
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common import warnings as module_warnings
+from ansible.module_utils.common.json import AnsibleJSONEncoder
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.plugins.action.normal import ActionModule as NormalAction
@@ -40,17 +46,18 @@ from ansible_collections.orchestra.gcp.plugins.module_utils._tokens import start
 
 try:  # ansible-core 2.19's module JSON profiles, through which the controller door passes arguments and results
     from ansible.module_utils.common.json import Direction, get_module_decoder, get_module_encoder
-    CORE_LACKS = None
-except ImportError:
-    CORE_LACKS = "ansible-core %s lacks the module JSON profiles the controller door needs (2.19 or later)" % ansible_version
+    wrap_var = None  # results are untrusted unless marked otherwise
+except ImportError:  # older: arguments go through the encoder that writes a module's, results through print
+    from ansible.utils.unsafe_proxy import wrap_var
+    Direction = None
 
 # The serialization profile of a module without metadata, as every module of this collection is.
 PROFILE = "legacy"
 
 display = Display()
 # The JSON encoder and decoder of each direction between controller and module, built once.
-_JSON = {} if CORE_LACKS else {direction: (get_module_encoder(PROFILE, direction), get_module_decoder(PROFILE, direction))
-                               for direction in (Direction.CONTROLLER_TO_MODULE, Direction.MODULE_TO_CONTROLLER)}
+_JSON = {} if Direction is None else {direction: (get_module_encoder(PROFILE, direction), get_module_decoder(PROFILE, direction))
+                                      for direction in (Direction.CONTROLLER_TO_MODULE, Direction.MODULE_TO_CONTROLLER)}
 if not GOOGLE_IMPORT_ERROR:
     warm_up()  # here, in the controller before Ansible forks its workers: they all inherit it
 # Google's libraries are a large heap of objects that live as long as the process (modules, protobuf
@@ -83,15 +90,16 @@ class GcpAction(NormalAction):
         self._compute_environment_string(environment)
         with _environment(environment):
             output = run_module(self.spec, self.logic, args)
-        data = self._parse_returned_data(output, PROFILE)
+        if Direction is None:  # before 2.19 the action marks a module's whole result as unsafe to template
+            data = wrap_var(self._parse_returned_data(output))
+        else:
+            data = self._parse_returned_data(output, PROFILE)
         remove_internal_keys(data)
         result.update(data)
         return result
 
     def _module_door_reason(self, task_vars):
         """Why this task must run as a module, or None when it can run in the controller process."""
-        if CORE_LACKS:
-            return CORE_LACKS
         if not boolean(self._templar.template(task_vars.get("orchestra_gcp_in_process", True)), strict=False):
             return "orchestra_gcp_in_process is false"
         if self._connection.transport != "local":
@@ -114,16 +122,27 @@ def run_module(spec, logic, args):
 
     class ControllerModule(AnsibleModule):
         def _load_params(self):
-            # The parameters as a module receives them: through the same JSON profile.
-            encoder, decoder = _JSON[Direction.CONTROLLER_TO_MODULE]
-            self.params = json.loads(json.dumps(args, cls=encoder), cls=decoder)
+            # The parameters as a module receives them: through the same JSON encoding.
+            if Direction is None:
+                self.params = json.loads(json.dumps(args, cls=AnsibleJSONEncoder, vault_to_text=True))
+            else:
+                encoder, decoder = _JSON[Direction.CONTROLLER_TO_MODULE]
+                self.params = json.loads(json.dumps(args, cls=encoder), cls=decoder)
 
-        def _record_module_result(self, o):
+        def _record_module_result(self, o):  # ansible-core 2.19 and later; before, the result is printed
             printed.append(json.dumps(o, cls=_JSON[Direction.MODULE_TO_CONTROLLER][0]))
 
-    with contextlib.suppress(SystemExit):  # exit_json and fail_json end here, after recording the result
+    stdout = io.StringIO()
+    if Direction is None:
+        # pylint: disable-next=protected-access
+        for messages in (module_warnings._global_warnings, module_warnings._global_deprecations):
+            messages.clear()
+        printing = contextlib.redirect_stdout(stdout)
+    else:
+        printing = contextlib.nullcontext()
+    with printing, contextlib.suppress(SystemExit):  # exit_json and fail_json end here, after the result
         GcpModule(module_class=ControllerModule, **spec).run(logic)
-    return dict(stdout=printed[-1])
+    return dict(stdout=printed[-1] if printed else stdout.getvalue())
 
 
 @contextlib.contextmanager

@@ -33,19 +33,22 @@ def routed(service):
 
 
 class Play:
-    """What one playbook run did: its return code and each task's result, in order."""
+    """What one playbook run did: its return code and each task's result, in order (and each loop item's, as the
+    callbacks saw it, in ``items``)."""
 
     def __init__(self, runner):
         self.rc = runner.rc
         self.stdout = runner.stdout.read()
         self.results = []
+        self.items = []
         for event in runner.events:
-            if event["event"] in ("runner_on_ok", "runner_on_failed", "runner_on_skipped"):
+            kind = event["event"]
+            if kind in ("runner_on_ok", "runner_on_failed", "runner_on_skipped", "runner_item_on_ok", "runner_item_on_failed"):
                 data = event["event_data"]
                 res = dict(data.get("res") or {})
                 res["_task"] = data.get("task")
-                res["_failed"] = event["event"] == "runner_on_failed"
-                self.results.append(res)
+                res["_failed"] = kind.endswith("_failed")
+                (self.items if kind.startswith("runner_item") else self.results).append(res)
 
     def task(self, name):
         found = [r for r in self.results if r["_task"] == name]
