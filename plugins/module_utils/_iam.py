@@ -128,7 +128,8 @@ def resource_name(resource, project):
             return None, ["resource region %r differs from the region of %s" % (region, name)]
         return name, []
     if name and "/" in name:
-        return None, ["resource name %r is neither a short name nor a full %s name like %s" % (name, kind, FULL_NAMES[kind].pattern)]
+        return None, ["resource name %r is neither a short name nor a full %s name like %s"
+                      % (name, kind, FULL_NAMES[kind].pattern.strip("^$").replace("[^/]+", "*"))]
     if kind == "project":
         name = name or project
         return ("projects/%s" % name, []) if name and PROJECT_RE.match(name) else (None, ["project %r is not a project ID" % name])
@@ -227,7 +228,8 @@ def binding_problems(role, members, condition, kind, where=""):
         problems.append("%srole %r must be roles/NAME, projects/PROJECT/roles/NAME or organizations/ORGANIZATION/roles/NAME" % (where, role))
     problems += member_problems(members, kind, where + "member")
     if condition:
-        problems += ["%scondition needs a %s" % (where, key) for key in ("title", "expression") if not condition.get(key)]
+        problems += ["%scondition needs %s" % (where, what) for key, what in (("title", "a title"), ("expression", "an expression"))
+                     if not condition.get(key)]
         if role in BASIC_ROLES:
             problems.append("%srole %s cannot have a condition: Google refuses conditions on basic roles (owner, editor, "
                             "viewer); use a predefined role" % (where, role))

@@ -184,7 +184,23 @@ def test_bad_input_is_refused_before_any_change(emulated):
          "audit_configs are a project's"),
         ("bad exempted member", {"orchestra.gcp.iam_audit_config": {"service": "allServices", "log_configs": [
             {"log_type": "DATA_READ", "exempted_members": ["deleted:user:x@example.com"]}]}}, "DATA_READ exempted member"),
+        ("condition without expression", binding(on_secret, ACCESSOR, [ADA], condition={"title": "t"}), "condition needs an expression"),
+        ("all authenticated on a project", binding(on_project, "roles/viewer", ["allAuthenticatedUsers"]), "cannot be granted on a project"),
+        ("bad service name", binding({"type": "cloud_run_service", "name": "Api_1", "region": "us-central1"}, INVOKER, [ADA]),
+         "Cloud Run service name 'Api_1' must hold"),
+        ("bad secret name", binding({"type": "secret", "name": "a.b"}, ACCESSOR, [ADA]), "secret name 'a.b' must hold"),
+        ("bad full name", binding({"type": "secret", "name": "a/b"}, ACCESSOR, [ADA]), "nor a full secret name like projects/*/secrets/*"),
+        ("bad service account", binding({"type": "service_account", "name": "x@"}, "roles/iam.serviceAccountUser", [ADA]),
+         "service account 'x@' must be an email or an account ID"),
+        ("no members", binding(on_secret, ACCESSOR, []), "members must name at least one member"),
+        ("bad audit service", {"orchestra.gcp.iam_audit_config": {"service": "secretmanager", "log_configs": [{"log_type": "DATA_READ"}]}},
+         "service 'secretmanager' must be allServices or an API"),
+        ("log type twice", {"orchestra.gcp.iam_audit_config": {"service": "allServices", "log_configs": [
+            {"log_type": "DATA_READ"}, {"log_type": "DATA_READ"}]}}, "log type DATA_READ is listed twice"),
+        ("a role twice in a policy", {"orchestra.gcp.iam_policy": {"resource": on_secret, "bindings": [
+            {"role": ACCESSOR, "members": [ADA]}, {"role": ACCESSOR, "members": [BOB]}]}}, "bindings name role " + ACCESSOR + " more than once"),
     ]
+    assert len(cases) >= 15
     since = len(emulated.emulator.log())
     play = emulated.run([dict(name=label, ignore_errors=True, **task) for label, task, _unused in cases])
     for label, _unused, message in cases:
