@@ -156,7 +156,7 @@ BAD_BINDINGS = [
     (dict(role="projects/p/roles/x"), "role 'projects/p/roles/x'"),
     (dict(role="roles/run invoker"), "must be roles/NAME"),
     (dict(condition=dict(title=None, description=None, expression="true")), "condition needs a title"),
-    (dict(condition=dict(title="t", description=None, expression=None)), "condition needs a expression"),
+    (dict(condition=dict(title="t", description=None, expression=None)), "condition needs an expression"),
     (dict(role="roles/editor", condition=dict(UNTIL)), "role roles/editor cannot have a condition"),
     (dict(members=[]), "members must name at least one member"),
     (dict(members=[], mode="additive", state="absent"), "members must name at least one member"),
