@@ -1,5 +1,5 @@
 """The admin API under /_emulator/ (a prefix Google does not use): health, reset, injected
-faults and failed operations, configuration, the clock, the log of mutating calls, the count of every call
+faults, failed operations and concurrent policy writers, configuration, the clock, the log of mutating calls, the count of every call
 and a state dump, plus the endpoints the registered APIs bring (registry.EmulatedApi.admin)."""
 
 import datetime
@@ -30,6 +30,7 @@ class Admin:
             ("POST", "reset"): self._reset_all,
             ("POST", "faults"): self._add_fault,
             ("POST", "failing-operations"): self._add_failing_operation,
+            ("POST", "policy-writers"): self._add_policy_writer,
             ("GET", "config"): self._config,
             ("POST", "config"): self._configure,
             ("GET", "log"): self._log,
@@ -74,13 +75,10 @@ class Admin:
         The state is only written when a rule matched."""
         with self._store.lock:
             rules = self._store.data["admin"][kind]
-            rule = next((r for r in rules if r["method"] in ("*", method) and re.search(r["path"], path)), None)
-            if rule is not None:
-                with self._store.mutate():
-                    rule["count"] -= 1
-                    if rule["count"] <= 0:
-                        rules.remove(rule)
-        return rule
+            if any(r["method"] in ("*", method) and re.search(r["path"], path) for r in rules):
+                with self._store.mutate() as data:
+                    return take_rule(data, kind, lambda r: r["method"] in ("*", method) and re.search(r["path"], path))
+        return None
 
     # -- endpoints --------------------------------------------------------------------------
 
@@ -102,6 +100,20 @@ class Admin:
         return self._append(
             "failing_operations", _rule(body, code=13, message="Operation failed (injected by the emulator).")
         )
+
+    def _add_policy_writer(self, body):
+        writer = {"resource": ".*", "role": "roles/viewer", "member": "user:writer-{n}@example.com", "count": 1, "every": 1}
+        unknown = set(body) - set(writer)
+        if unknown:
+            raise invalid_argument(f"Unknown keys {sorted(unknown)}; expected {sorted(writer)}.")
+        writer.update(body, seen=0)
+        if not isinstance(writer["every"], int) or writer["every"] < 1:
+            raise invalid_argument("every must be a whole number of writes, 1 or more.")
+        try:
+            re.compile(writer["resource"])
+        except re.error as error:
+            raise invalid_argument(f"Invalid resource regex: {error}") from None
+        return self._append("policy_writers", writer)
 
     def _config(self, _body):
         with self._store.lock:
@@ -149,6 +161,18 @@ class Admin:
         with self._store.mutate() as data:
             data["admin"][kind].append(rule)
             return {kind: data["admin"][kind]}
+
+
+def take_rule(data, kind, matches):
+    """Use up one count of the first rule of `kind` in the admin state `data` (held for writing) that
+    `matches`; return it, or None."""
+    rules = data["admin"][kind]
+    rule = next((r for r in rules if matches(r)), None)
+    if rule is not None:
+        rule["count"] -= 1
+        if rule["count"] <= 0:
+            rules.remove(rule)
+    return rule
 
 
 def _clock_answer(data):

@@ -17,6 +17,10 @@
 - Limits of every allow policy (https://cloud.google.com/iam/quotas): 1,500 principals and 250 of them
   Google groups, each appearance in a binding counted. Some resources (projects) refuse `allUsers` and
   `allAuthenticatedUsers` (`public_members=False`).
+- Admin `policy-writers` rules play another writer: a setIamPolicy on a matching resource (one in
+  `every`) first finds the policy changed by someone else (a member added to a role, a new etag), as if
+  their write landed between the caller's read and write; a caller that sent the etag it read is then
+  refused as above.
 - testIamPermissions answers the permissions asked that belong to the API: the emulator checks no
   permission on its API calls, so any caller holds them all.
 """
@@ -26,6 +30,7 @@ import copy
 import re
 import secrets
 
+from orchestra_emulator.admin import take_rule
 from orchestra_emulator.errors import aborted, invalid_argument
 from orchestra_emulator.resources import apply_mask, check_etag
 
@@ -88,15 +93,31 @@ class Policies:
         _check(sent, self._public_members)
         with self._store.mutate() as data:
             name = resource(data, request.variables)
+            writer = take_rule(data, "policy_writers", lambda rule: re.search(rule["resource"], name) and _its_turn(rule))
+            if writer:
+                self._write_as_another(data, name, writer)
             current = self._current(data, name)
             check_etag(sent.get("etag"), current["etag"], lambda _message: aborted(CONCURRENT_CHANGES))
             if sent.get("etag") and _conditional(current) and sent.get("version", 0) < 3:
                 raise invalid_argument(f"Specified policy version ({sent.get('version', 0)}) cannot be less than the existing policy "
                                        f"version (3). For more information, please refer to {VERSIONS_URL}")
             policy = apply_mask(current, sent, request.body.get("updateMask") or "bindings,etag")
-            policy.update(version=3 if _conditional(policy) else 1, etag=base64.b64encode(secrets.token_bytes(8)).decode())
+            policy.update(version=3 if _conditional(policy) else 1, etag=_new_etag())
             self._policies(data)[name] = policy
             return copy.deepcopy(policy)
+
+    def _write_as_another(self, data, name, writer):
+        """Another writer's change of the policy of `name`: `writer`'s member (its `{n}` a fresh number) added
+        to its role, without a condition."""
+        policy = copy.deepcopy(self._current(data, name))
+        bindings = policy.setdefault("bindings", [])
+        binding = next((b for b in bindings if b["role"] == writer["role"] and "condition" not in b), None)
+        if binding is None:
+            binding = {"role": writer["role"], "members": []}
+            bindings.append(binding)
+        binding["members"] = sorted(set(binding["members"]) | {writer["member"].replace("{n}", secrets.token_hex(4))})
+        policy.update(version=3 if _conditional(policy) else 1, etag=_new_etag())
+        self._policies(data)[name] = policy
 
     def _test(self, resource, request, permission_prefix):
         with self._store.lock:
@@ -112,6 +133,16 @@ class Policies:
 
     def _policies(self, data):
         return data["policies"].setdefault(self._api, {})
+
+
+def _its_turn(writer):
+    """Whether a policy writer acts before this write to a resource it matches: one write in `every`, from the first."""
+    writer["seen"] += 1
+    return (writer["seen"] - 1) % writer["every"] == 0
+
+
+def _new_etag():
+    return base64.b64encode(secrets.token_bytes(8)).decode()
 
 
 def _conditional(policy):

@@ -28,7 +28,7 @@ class Store:
             "resources": {},  # API (discovery document) -> collection -> resource name -> stored object
             "operations": {},  # API -> operation name -> stored operation
             "policies": {},  # API -> resource name -> IAM policy
-            "admin": {"faults": [], "failing_operations": [], "clock_offset": 0, **copy.deepcopy(self._settings),
+            "admin": {"faults": [], "failing_operations": [], "policy_writers": [], "clock_offset": 0, **copy.deepcopy(self._settings),
                       "config": dict(self._config)},
             "log": [],
         }

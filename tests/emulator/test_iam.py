@@ -61,6 +61,32 @@ def test_a_policy_round_trips_with_a_new_etag_and_a_stale_one_is_refused(service
     assert [b.role for b in replaced.bindings] == ["roles/run.viewer"]
 
 
+def test_a_policy_writer_lands_between_a_read_and_a_write(services, emulator):
+    name = create(services).name
+    other = create(services, "other").name
+    emulator.admin("policy-writers", {"resource": name + "$", "role": "roles/run.viewer", "count": 2})
+    read = services.get_iam_policy(request=iam_policy_pb2.GetIamPolicyRequest(resource=name))
+
+    with pytest.raises(exceptions.Conflict):  # their write landed first: the etag we read is stale
+        set_policy(services, name, [(INVOKER, ["user:a@example.com"])], read.etag)
+    theirs = services.get_iam_policy(request=iam_policy_pb2.GetIamPolicyRequest(resource=name))
+    (viewer,) = [list(b.members) for b in theirs.bindings if b.role == "roles/run.viewer"]
+    assert len(viewer) == 1 and viewer[0].startswith("user:writer-") and theirs.etag != read.etag
+
+    bindings = [(b.role, list(b.members)) for b in theirs.bindings] + [(INVOKER, ["user:a@example.com"])]
+    with pytest.raises(exceptions.Conflict):  # the second count: another change before this write too
+        set_policy(services, name, bindings, theirs.etag)
+    again = services.get_iam_policy(request=iam_policy_pb2.GetIamPolicyRequest(resource=name))
+    written = set_policy(services, name, [(b.role, list(b.members)) for b in again.bindings] + [(INVOKER, ["user:a@example.com"])],
+                         again.etag)
+    assert sorted((b.role, len(b.members)) for b in written.bindings) == [(INVOKER, 1), ("roles/run.viewer", 2)]
+    assert set_policy(services, other, [(INVOKER, ["user:b@example.com"])], b"").bindings, "another resource: no writer"
+    assert emulator.state()["admin"]["policy_writers"] == []
+    for body, message in (({"colour": "blue"}, "colour"), ({"resource": "("}, "Invalid resource regex"), ({"every": 0}, "every must be")):
+        bad = requests.post("%s/_emulator/policy-writers" % emulator.endpoint, json=body)
+        assert bad.status_code == 400 and message in bad.text, body
+
+
 def test_policies_are_per_service_and_go_with_it(services, emulator):
     first, second = create(services, "first").name, create(services, "second").name
     set_policy(services, first, [(INVOKER, ["allUsers"])])

@@ -4,8 +4,8 @@ Run services, secrets and projects; what the policies hold is read with the offi
 import threading
 import time
 
-import pytest
 import httplib2
+import pytest
 from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import resourcemanager_v3, run_v2
@@ -155,6 +155,18 @@ def test_a_concurrent_writer_is_kept_and_a_conflict_that_never_clears_fails_afte
     assert members(live(emulated, "secret", secret_path), ACCESSOR) == [ADA, BOB]
     assert set_calls(emulated, since) == [200, 409, 200], "theirs, our stale one, ours again"
 
+    # 50 trials: in each, another writer's change lands between a grant's read and its write; both are kept.
+    since = len(emulated.emulator.log())
+    emulated.emulator.admin("policy-writers", {"resource": "/secrets/%s$" % secret, "role": "roles/secretmanager.viewer",
+                                               "count": 50, "every": 2})  # every grant's first write, not the one after it
+    ours = ["user:trial-%02d@example.com" % number for number in range(50)]
+    play = emulated.run([dict(task[0], loop=ours, **binding({"type": "secret", "name": secret}, ACCESSOR, ["{{ item }}"]))])
+    assert play.rc == 0, play.stdout
+    after = live(emulated, "secret", secret_path)
+    assert members(after, ACCESSOR) == sorted([ADA, BOB] + ours)
+    assert len(members(after, "roles/secretmanager.viewer")) == 50, "every other writer's member kept"
+    assert set_calls(emulated, since) == [409, 200] * 50
+
     # A conflict that never clears: three attempts, each read again, then a failure that says so; nothing changed.
     since = len(emulated.emulator.log())
     emulated.emulator.admin("faults", {"method": "POST", "path": ":setIamPolicy$", "status": 409, "count": 10})
@@ -163,7 +175,7 @@ def test_a_concurrent_writer_is_kept_and_a_conflict_that_never_clears_fails_afte
     assert failure["_failed"] and "ABORTED (409)" in failure["msg"], failure["msg"]
     assert "Gave up after 3 attempts, each on the IAM policy of %s read again" % secret_path in failure["msg"]
     assert set_calls(emulated, since) == [409, 409, 409]
-    assert members(live(emulated, "secret", secret_path), ACCESSOR) == [ADA, BOB]
+    assert members(live(emulated, "secret", secret_path), ACCESSOR) == sorted([ADA, BOB] + ours)
 
 
 @pytest.mark.one_core
