@@ -76,15 +76,25 @@ CONDITION_ARGSPEC = dict(
         description=dict(type="str"),
         expression=dict(type="str"),
     ))
+MODES, STATES = ["additive", "authoritative"], ["present", "absent"]
 BINDING_SPEC = dict(
     argument_spec=dict(
         resource=RESOURCE_ARGSPEC,
-        role=dict(type="str", required=True),
-        members=dict(type="list", elements="str", default=[]),
+        role=dict(type="str"),
+        members=dict(type="list", elements="str"),
         condition=CONDITION_ARGSPEC,
-        mode=dict(type="str", default="additive", choices=["additive", "authoritative"]),
-        state=dict(type="str", default="present", choices=["present", "absent"]),
+        bindings=dict(type="list", elements="dict", options=dict(
+            role=dict(type="str", required=True),
+            members=dict(type="list", elements="str", default=[]),
+            condition=CONDITION_ARGSPEC,
+            mode=dict(type="str", choices=MODES),
+            state=dict(type="str", choices=STATES),
+        )),
+        mode=dict(type="str", default="additive", choices=MODES),
+        state=dict(type="str", default="present", choices=STATES),
     ),
+    mutually_exclusive=[("role", "bindings"), ("members", "bindings"), ("condition", "bindings")],
+    required_one_of=[("role", "bindings")],
     libraries=IAM_LIBRARIES,
 )
 LOG_CONFIG_ARGSPEC = dict(
@@ -246,20 +256,37 @@ def log_config_problems(service, log_configs, where=""):
     return problems
 
 
+def binding_entries(p):
+    """The bindings an iam_binding task manages, each with its role, members, condition, mode and state: its ``bindings``
+    (mode and state defaulting to the task's), or the one binding of its ``role``."""
+    if p["bindings"] is None:
+        return [dict(role=p["role"], members=p["members"] or [], condition=p["condition"], mode=p["mode"], state=p["state"])]
+    return [dict(b, mode=b["mode"] or p["mode"], state=b["state"] or p["state"]) for b in p["bindings"]]
+
+
 def binding_param_problems(p, kind):
-    problems = binding_problems(p["role"], p["members"], p["condition"], kind)
-    if not p["members"] and not (p["mode"] == "authoritative" and p["state"] == "absent"):
-        problems.append("members must name at least one member (mode=authoritative with state=absent removes the whole binding)")
-    return problems
+    problems = []
+    entries = binding_entries(p)
+    for index, entry in enumerate(entries):
+        where = "bindings[%d] " % index if p["bindings"] is not None else ""
+        problems += binding_problems(entry["role"], entry["members"], entry["condition"], kind, where)
+        if not entry["members"] and not (entry["mode"] == "authoritative" and entry["state"] == "absent"):
+            problems.append("%smembers must name at least one member (mode=authoritative with state=absent removes the whole binding)"
+                            % where)
+    return problems + _repeated([(e["role"], condition_key(e["condition"])) for e in entries])
+
+
+def _repeated(keys):
+    """A problem for each binding (role and condition) listed more than once."""
+    return ["bindings name role %s%s more than once: list its members once" % (k[0], " with condition %r" % k[1][0] if k[1] else "")
+            for k in sorted(set(keys), key=repr) if keys.count(k) > 1]
 
 
 def policy_param_problems(p, kind):
     problems = []
     for index, binding in enumerate(p["bindings"]):
         problems += binding_problems(binding["role"], binding["members"], binding["condition"], kind, "bindings[%d] " % index)
-    keys = [binding_key(b) for b in _as_bindings(p["bindings"])]
-    problems += ["bindings name role %s%s more than once: list its members once" % (k[0], " with condition %r" % k[1][0] if k[1] else "")
-                 for k in sorted(set(keys), key=repr) if keys.count(k) > 1]
+    problems += _repeated([binding_key(b) for b in _as_bindings(p["bindings"])])
     if p["audit_configs"] is not None and kind != "project":
         problems.append("audit_configs are a project's: Google keeps them on projects, not on a %s" % kind)
     for index, config in enumerate(p["audit_configs"] or []):
@@ -428,28 +455,43 @@ def _change(session, kind, name, label, build, mask):
 
 
 def manage_binding(session):
-    """iam_binding: the members of one role (and condition) on a resource, added, removed or made exact."""
+    """iam_binding: the members of one role (and condition), or of several, on a resource, added, removed or made exact, in
+    one read-modify-write of its policy."""
     p = session.params
     kind, name, label = _target(session, p, binding_param_problems)
-    key = (p["role"], condition_key(p["condition"]))
+    entries = binding_entries(p)
+    keys = [(e["role"], condition_key(e["condition"])) for e in entries]
 
     def build(current):
-        have = members_of(current, key)
-        want = wanted_members(have, p["members"], p["mode"], p["state"])
-        if {member_key(m) for m in want} == {member_key(m) for m in have}:
-            return None, have
-        policy = dict(bindings=with_binding(current, key, want, p["condition"]), etag=current.get("etag"))
-        policy["version"] = policy_version(policy, current)
-        return policy, have
+        policy, changed = dict(bindings=current.get("bindings", [])), False
+        for entry, key in zip(entries, keys):
+            have = members_of(policy, key)
+            want = wanted_members(have, entry["members"], entry["mode"], entry["state"])
+            if {member_key(m) for m in want} != {member_key(m) for m in have}:
+                policy["bindings"], changed = with_binding(policy, key, want, entry["condition"]), True
+        if not changed:
+            return None, None
+        return dict(policy, etag=current.get("etag"), version=policy_version(policy, current)), None
 
-    current, change, have, written = _change(session, kind, name, label, build, BINDINGS_MASK)
-    after = members_of(written or change or current, key)
-    before_keys, after_keys = {member_key(m) for m in have}, {member_key(m) for m in after}
-    binding = _binding(p["role"], after, p["condition"]) if after else None
-    return dict(changed=change is not None, resource=name, binding=binding,
+    current, change, _unused, written = _change(session, kind, name, label, build, BINDINGS_MASK)
+    outcomes = [_outcome(entry, members_of(current, key), members_of(written or change or current, key)) for entry, key in zip(entries, keys)]
+    diff = dict(before=[_binding(o["role"], o["before"], o["condition"]) for o in outcomes if o["before"]],
+                after=[o["binding"] for o in outcomes if o["binding"]])
+    result = dict(changed=change is not None, resource=name)
+    if p["bindings"] is not None:
+        return dict(result, bindings=[{k: o[k] for k in ("role", "condition", "binding", "added", "removed")} for o in outcomes], diff=diff)
+    (outcome,) = outcomes
+    return dict(result, binding=outcome["binding"], added=outcome["added"], removed=outcome["removed"],
+                diff={side: bindings[0] if bindings else {} for side, bindings in diff.items()})
+
+
+def _outcome(entry, before, after):
+    """What a task did to one binding: the members it held before and after, those added and removed."""
+    before_keys, after_keys = {member_key(m) for m in before}, {member_key(m) for m in after}
+    return dict(role=entry["role"], condition=_condition(entry["condition"]), before=before,
+                binding=_binding(entry["role"], after, entry["condition"]) if after else None,
                 added=sorted(m for m in after if member_key(m) not in before_keys),
-                removed=sorted(m for m in have if member_key(m) not in after_keys),
-                diff=dict(before=_binding(p["role"], have, p["condition"]) if have else {}, after=binding or {}))
+                removed=sorted(m for m in before if member_key(m) not in after_keys))
 
 
 def manage_policy(session):

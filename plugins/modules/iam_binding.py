@@ -7,12 +7,14 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: iam_binding
-short_description: Grant or revoke one role (with an optional condition) in the IAM policy of a project, Cloud Run service, secret or service account
+short_description: Grant or revoke roles (with optional conditions) in the IAM policy of a project, Cloud Run service, secret or service account
 version_added: 0.3.0
 description:
-  - Manages the members of one role binding in a resource's IAM allow policy. The binding is the role together with its
-    condition (title, description and expression); the same role under another condition is another binding, and a
-    changed condition is a new binding beside the old one.
+  - Manages the members of one role binding in a resource's IAM allow policy, or of several with O(bindings). A binding
+    is the role together with its condition (title, description and expression); the same role under another condition
+    is another binding, and a changed condition is a new binding beside the old one.
+  - All the bindings of a task are applied in one read and at most one write of the policy, so an environment's
+    declaration costs one read and one write per resource, and a re-run one read.
   - With O(mode=additive) the members given are added (O(state=present)) or removed (O(state=absent)) and every other
     member of the binding is left. With O(mode=authoritative) the binding holds exactly the members given
     (O(state=present)) or is removed (O(state=absent)). Other roles and conditions are never touched.
@@ -27,9 +29,10 @@ extends_documentation_fragment:
   - orchestra.gcp.gcp.iam_resource
 options:
   role:
-    description: The role, as V(roles/NAME), V(projects/PROJECT/roles/NAME) or V(organizations/ORGANIZATION/roles/NAME).
+    description:
+      - The role, as V(roles/NAME), V(projects/PROJECT/roles/NAME) or V(organizations/ORGANIZATION/roles/NAME).
+      - Required unless O(bindings) is given; not with it.
     type: str
-    required: true
   members:
     description:
       - Principals, as C(user:EMAIL), C(serviceAccount:EMAIL), C(group:EMAIL), C(domain:DOMAIN), C(principal://...),
@@ -38,7 +41,43 @@ options:
       - Needed except with O(mode=authoritative) and O(state=absent).
     type: list
     elements: str
-    default: []
+  bindings:
+    description:
+      - Several bindings of the resource, applied together; instead of O(role), O(members) and O(condition). A role and
+        condition may be listed once.
+    type: list
+    elements: dict
+    suboptions:
+      role:
+        description: The role, as O(role).
+        type: str
+        required: true
+      members:
+        description: Its members, as O(members).
+        type: list
+        elements: str
+        default: []
+      condition:
+        description: Its condition, as O(condition).
+        type: dict
+        suboptions:
+          title:
+            description: The condition's title (required).
+            type: str
+          description:
+            description: What the condition is for.
+            type: str
+          expression:
+            description: The CEL expression (required).
+            type: str
+      mode:
+        description: As O(mode), which it defaults to.
+        type: str
+        choices: [additive, authoritative]
+      state:
+        description: As O(state), which it defaults to.
+        type: str
+        choices: [present, absent]
   condition:
     description:
       - An IAM condition the binding is granted under; part of the binding's identity. Not allowed with the basic roles
@@ -82,6 +121,13 @@ EXAMPLES = r"""
     condition:
       title: until-2027
       expression: request.time < timestamp("2027-01-01T00:00:00Z")
+
+- name: What the runtime account may do in the project, in one read and one write of its policy
+  orchestra.gcp.iam_binding:
+    resource: {type: project}
+    bindings:
+      - {role: roles/monitoring.metricWriter, members: [serviceAccount:orchestra-runtime@orchestra-prod.iam.gserviceaccount.com]}
+      - {role: roles/logging.logWriter, members: [serviceAccount:orchestra-runtime@orchestra-prod.iam.gserviceaccount.com]}
 """
 
 RETURN = r"""
@@ -92,19 +138,27 @@ resource:
   sample: projects/orchestra-prod/secrets/redis-password
 binding:
   description: The binding after the task (predicted in check mode), or null when it holds no member.
-  returned: always
+  returned: unless O(bindings) is given
   type: dict
   sample: {role: roles/run.invoker, members: [user:ada@example.com]}
 added:
   description: The members the task added (or would add).
-  returned: always
+  returned: unless O(bindings) is given
   type: list
   elements: str
 removed:
   description: The members the task removed (or would remove).
-  returned: always
+  returned: unless O(bindings) is given
   type: list
   elements: str
+bindings:
+  description: For each of O(bindings), in order, its role and condition, the binding after the task and the members added and removed.
+  returned: when O(bindings) is given
+  type: list
+  elements: dict
+  sample:
+    - {role: roles/logging.logWriter, condition: null, binding: {role: roles/logging.logWriter, members: [user:ada@example.com]},
+       added: [user:ada@example.com], removed: []}
 """
 
 from ansible_collections.orchestra.gcp.plugins.module_utils._gcp import GcpModule

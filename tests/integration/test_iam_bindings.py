@@ -18,6 +18,7 @@ from test_rotation import client as secret_manager
 from test_tokens import key_file  # noqa: F401 pylint: disable=unused-import
 
 ACCESSOR, INVOKER = "roles/secretmanager.secretAccessor", "roles/run.invoker"
+MANAGER, ADDER = "roles/secretmanager.secretVersionManager", "roles/secretmanager.secretVersionAdder"
 ADA, BOB, EVE = "user:ada@example.com", "user:bob@example.com", "user:eve@example.com"
 CI = "serviceAccount:ci@orchestra-test.iam.gserviceaccount.com"
 OWNER = "user:owner@example.com"  # the emulator's owner of a project nobody wrote a policy for
@@ -106,9 +107,11 @@ def test_bindings_per_mode_and_condition_on_a_service_and_a_secret(emulated):
         + four("revoked", binding(on_service, INVOKER, [ADA], state="absent"))
         + four("removed", binding(on_secret, ACCESSOR, [], condition=UNTIL, mode="authoritative", state="absent"))
         + four("account", binding({"type": "service_account", "name": account}, "roles/iam.serviceAccountUser", [ADA]))
-        + four("account by email", binding({"type": "service_account", "name": email}, "roles/iam.serviceAccountUser", [BOB])))
+        + four("account by email", binding({"type": "service_account", "name": email}, "roles/iam.serviceAccountUser", [BOB]))
+        + four("several", {"orchestra.gcp.iam_binding": dict(resource=on_secret, bindings=[
+            {"role": MANAGER, "members": [EVE]}, {"role": ADDER, "members": [ADA], "condition": UNTIL}])}))
     assert play.rc == 0, play.stdout
-    for label in ("additive", "authoritative", "conditional", "described", "revoked", "removed", "account", "account by email"):
+    for label in ("additive", "authoritative", "conditional", "described", "revoked", "removed", "account", "account by email", "several"):
         assert_four(play, label)
 
     # Additive: a binding of the members given, as the check predicted; the diff is that binding's.
@@ -121,6 +124,11 @@ def test_bindings_per_mode_and_condition_on_a_service_and_a_secret(emulated):
     assert members(after, ACCESSOR) == [ADA, EVE] and members(after, "roles/secretmanager.viewer") == [BOB]
     assert members(after, ACCESSOR, UNTIL) == [], "removed at the end by its own authoritative absent"
     assert play.task("removed apply 1")["removed"] == [BOB] and play.task("removed apply 1")["binding"] is None
+    # Several bindings in one task: each reported, both in the diff, both in the policy.
+    several = play.task("several apply 1")
+    assert [(b["role"], b["added"]) for b in several["bindings"]] == [(MANAGER, [EVE]), (ADDER, [ADA])]
+    assert several["diff"] == {"before": [], "after": [{"role": MANAGER, "members": [EVE]}, {"role": ADDER, "members": [ADA], "condition": UNTIL}]}
+    assert members(after, MANAGER) == [EVE] and members(after, ADDER, UNTIL) == [ADA]
     # A condition makes another binding, and a changed condition yet another; the policy became version 3.
     policy = live(emulated, "cloud_run_service", emulated.path(service))
     assert policy["version"] == 3
@@ -211,6 +219,9 @@ def test_bad_input_is_refused_before_any_change(emulated):
             {"log_type": "DATA_READ"}, {"log_type": "DATA_READ"}]}}, "log type DATA_READ is listed twice"),
         ("a role twice in a policy", {"orchestra.gcp.iam_policy": {"resource": on_secret, "bindings": [
             {"role": ACCESSOR, "members": [ADA]}, {"role": ACCESSOR, "members": [BOB]}]}}, "bindings name role " + ACCESSOR + " more than once"),
+        ("a role twice in a task", {"orchestra.gcp.iam_binding": {"resource": on_secret, "bindings": [
+            {"role": ACCESSOR, "members": [ADA]}, {"role": ACCESSOR, "members": [BOB], "state": "absent"}]}},
+         "bindings name role " + ACCESSOR + " more than once"),
     ]
     assert len(cases) >= 15
     since = len(emulated.emulator.log())

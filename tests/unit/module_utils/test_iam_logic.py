@@ -188,6 +188,25 @@ def test_good_members_and_roles_pass():
     assert _iam.binding_param_problems(binding_params(members=[], mode="authoritative", state="absent"), "secret") == []
 
 
+def test_several_bindings_are_checked_each_and_a_role_and_condition_once():
+    def entry(**fields):
+        return dict(dict(role=INVOKER, members=[ADA], condition=None, mode=None, state=None), **fields)
+    p = binding_params(role=None, members=None, bindings=[
+        entry(), entry(role="run.invoker"), entry(members=[], mode="authoritative", state="absent"), entry(members=[]),
+        entry(members=[BOB], mode="authoritative"), entry(condition=UNTIL), entry(condition=UNTIL, members=["ada"])])
+    assert _iam.binding_param_problems(p, "cloud_run_service") == [
+        "bindings[1] role 'run.invoker' must be roles/NAME, projects/PROJECT/roles/NAME or organizations/ORGANIZATION/roles/NAME",
+        "bindings[3] members must name at least one member (mode=authoritative with state=absent removes the whole binding)",
+        "bindings[6] member 'ada' must be user:EMAIL, serviceAccount:EMAIL, group:EMAIL, domain:DOMAIN, principal://..., "
+        "principalSet://..., allUsers or allAuthenticatedUsers",
+        "bindings name role roles/run.invoker with condition 'until-2027' more than once: list its members once",
+        "bindings name role roles/run.invoker more than once: list its members once",
+    ]
+    # An entry's mode and state default to the task's.
+    assert [(e["mode"], e["state"]) for e in _iam.binding_entries(dict(p, state="present"))][2:5] == [
+        ("authoritative", "absent"), ("additive", "present"), ("authoritative", "present")]
+
+
 def test_every_problem_of_a_policy_is_named():
     p = policy_params(resource=dict(type="secret", name="s", region=None),
                       bindings=[dict(role="roles/secretmanager.secretAccessor", members=[ADA], condition=None),
