@@ -22,9 +22,11 @@ def recap(stdout):
             for host, counts in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", stdout.split("PLAY RECAP")[-1], re.M)}
 
 
-# What a first deploy changes besides the service: the declared secret created, its first value added, the service
+# What a first deploy changes besides the regions: the declared secret created, its first value added, the service
 # accounts created and their bindings applied (each a task of its own).
 SETUP_CHANGES = 4
+# What a first deploy changes in each region: the service created, and its invoker binding.
+REGION_CHANGES = 2
 
 LOCAL_EMULATOR_CONFIG = yaml.safe_load((REPO / "inventories" / "local" / "group_vars" / "gcp.yml").read_text())[
     "local_emulator_config"]
@@ -54,8 +56,8 @@ def test_deploy_then_redeploy_changes_nothing(emulated):
 
     changed, out = ansible_playbook(emulated, "-vvvv", "--diff")
     # The emulator already ran: the secret created, its first value added, the service created with its revision
-    # tagged stable at 100%, pinned to the version current names.
-    assert changed == 1 + SETUP_CHANGES, out
+    # tagged stable at 100%, pinned to the version current names, and invokable by the deployer alone.
+    assert changed == REGION_CHANGES + SETUP_CHANGES, out
     secrets = secret_manager(emulated)
     secret = secrets.get_secret(name="projects/%s/secrets/orchestra-redis-password" % emulated.project)
     assert dict(secret.version_aliases) == {"current": 1} and secret.rotation.rotation_period.days == 30
@@ -72,6 +74,9 @@ def test_deploy_then_redeploy_changes_nothing(emulated):
     accessors = [b for b in secrets.get_iam_policy(request={"resource": secret.name}).bindings
                  if b.role == "roles/secretmanager.secretAccessor"]
     assert [list(b.members) for b in accessors] == [["serviceAccount:" + runtime]]
+    invokers = emulated.services.get_iam_policy(request={"resource": service.name}).bindings
+    assert [(b.role, list(b.members)) for b in invokers] == [
+        ("roles/run.invoker", ["serviceAccount:orchestra-deployer@%s.iam.gserviceaccount.com" % emulated.project])]
     answer = requests.get(service.uri, timeout=5).json()
     assert answer["service"] == "ai-orchestra" and answer["env_sha256"]["REDIS_PASSWORD"] == hashlib.sha256(first).hexdigest()
 
@@ -100,11 +105,11 @@ def pinned_version(service):
 
 @pytest.mark.one_core  # the drill walks the rollback on every core
 def test_rollback_playbook_returns_to_the_last_stable_revision_in_one_update(emulated):
-    assert ansible_playbook(emulated)[0] == 1 + SETUP_CHANGES
+    assert ansible_playbook(emulated)[0] == REGION_CHANGES + SETUP_CHANGES
     first = emulated.revision_names("ai-orchestra")[0]
     release = '{"orchestra_service": {"name": "ai-orchestra", "image": "us-docker.pkg.dev/orchestra-local/app/ai-orchestra:2.0.0"}}'
     changed, out = ansible_playbook(emulated, "-e", release)
-    assert changed == 3, out  # the canary, its step at 50%, its promotion
+    assert changed == 3, out  # the canary, its step at 50%, its promotion; the invokers are as declared
     mutations = len(emulated.emulator.log())
 
     changed, out = ansible_playbook(emulated, playbook="playbooks/rollback.yml")
@@ -120,8 +125,9 @@ def test_rollback_playbook_returns_to_the_last_stable_revision_in_one_update(emu
 def test_a_first_deploy_is_one_call_and_the_next_rollout_promotes_from_it(emulated):
     changed, out = ansible_playbook(emulated)
 
-    assert changed == 1 + SETUP_CHANGES, out
-    (create,) = [call for call in emulated.emulator.log() if "/services" in call["path"]]
+    assert changed == REGION_CHANGES + SETUP_CHANGES, out
+    (create, invoker) = [call for call in emulated.emulator.log() if "/services" in call["path"]]
+    assert invoker["path"].endswith("/services/ai-orchestra:setIamPolicy")
     assert (create["method"], create["path"]) == ("POST", "/v2/projects/%s/locations/us-central1/services" % emulated.project)
     (first,) = emulated.revision_names("ai-orchestra")
     assert routed(emulated.service("ai-orchestra")) == [("REVISION", first, 100, "stable")]
@@ -134,8 +140,8 @@ def test_a_first_deploy_is_one_call_and_the_next_rollout_promotes_from_it(emulat
     changed, out = ansible_playbook(emulated, "-e", '{"orchestra_service": {"name": "ai-orchestra", '
                                     '"image": "us-docker.pkg.dev/orchestra-local/app/ai-orchestra:2.0.0"}}')
 
-    assert changed == 3, out  # the canary, its step at 50%, its promotion
-    assert [c["method"] for c in emulated.emulator.log() if "/services" in c["path"]][1:] == ["PATCH"] * 3
+    assert changed == 3, out  # the canary, its step at 50%, its promotion; the invokers are as declared
+    assert [c["method"] for c in emulated.emulator.log() if "/services" in c["path"]][2:] == ["PATCH"] * 3
     first_again, second = emulated.revision_names("ai-orchestra")
     service = emulated.service("ai-orchestra")
     assert first_again == first and routed(service) == [("REVISION", second, 100, "stable")]
@@ -158,7 +164,7 @@ def release(version, **more):
 
 @pytest.mark.one_core
 def test_two_regions_one_failing_rolls_back_that_region_only(emulated):
-    assert ansible_playbook(emulated, "-e", TWO_REGIONS)[0] == 2 + SETUP_CHANGES
+    assert ansible_playbook(emulated, "-e", TWO_REGIONS)[0] == 2 * REGION_CHANGES + SETUP_CHANGES
     before = {region: serving_in(emulated, region) for region in ("us-central1", "europe-west1")}
     emulated.emulator.admin("revision-behaviour", {"image": "*:2.0.0", "revision": "projects/*/locations/europe-west1/*",
                                                    "error_ratio": 0.5})
@@ -173,7 +179,7 @@ def test_two_regions_one_failing_rolls_back_that_region_only(emulated):
 
 
 def test_two_regions_one_failing_rolls_back_every_region_under_the_policy_all(emulated):
-    assert ansible_playbook(emulated, "-e", TWO_REGIONS)[0] == 2 + SETUP_CHANGES
+    assert ansible_playbook(emulated, "-e", TWO_REGIONS)[0] == 2 * REGION_CHANGES + SETUP_CHANGES
     before = {region: serving_in(emulated, region) for region in ("us-central1", "europe-west1")}
     emulated.emulator.admin("revision-behaviour", {"image": "*:2.0.0", "revision": "projects/*/locations/europe-west1/*",
                                                    "error_ratio": 0.5})
@@ -188,7 +194,7 @@ def test_two_regions_one_failing_rolls_back_every_region_under_the_policy_all(em
 @pytest.mark.one_core  # the policy all's send-back is walked on every core by the test before
 def test_a_region_failing_at_its_promotion_sends_promoted_regions_back_under_the_policy_all(emulated, tmp_path):
     """europe-west1's promotion is refused (400) while us-central1's goes through: us-central1 goes back too."""
-    assert ansible_playbook(emulated, "-e", TWO_REGIONS)[0] == 2 + SETUP_CHANGES
+    assert ansible_playbook(emulated, "-e", TWO_REGIONS)[0] == 2 * REGION_CHANGES + SETUP_CHANGES
     before = {region: serving_in(emulated, region) for region in ("us-central1", "europe-west1")}
     hook = tmp_path / "refuse_promotion.yml"
     hook.write_text("""
@@ -210,7 +216,7 @@ def test_a_region_failing_at_its_promotion_sends_promoted_regions_back_under_the
 
 
 def test_rollback_drill_proves_the_stable_revision_comes_back_and_times_it(emulated):
-    assert ansible_playbook(emulated)[0] == 1 + SETUP_CHANGES
+    assert ansible_playbook(emulated)[0] == REGION_CHANGES + SETUP_CHANGES
     (stable, _percent), = serving_in(emulated, "us-central1")
 
     _changed, out = ansible_playbook(emulated, playbook="playbooks/rollback_drill.yml")
