@@ -15,7 +15,7 @@ from orchestra_emulator.errors import ApiError, invalid_argument, not_found
 from orchestra_emulator.state import Store
 
 # Importing an API module registers its API (auth registers STS and IAM Credentials).
-from orchestra_emulator import iam_v1, monitoring_v3, resourcemanager_v3, run_v2, secretmanager_v1  # noqa: F401  pylint: disable=unused-import
+from orchestra_emulator import iam_v1, monitoring_v3, resourcemanager_v3, run_v2, secretmanager_v1, vpcaccess_v1  # noqa: F401  pylint: disable=unused-import
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Methods that read though they are POSTed (Resource Manager's and IAM's getIamPolicy take their options in a body).
@@ -115,17 +115,25 @@ class Emulator:
         return result
 
     def _route(self, http_method, path):
-        for api in self._apis:
-            found = api.api.match(http_method, path)
-            if found:
-                return (api, *found)
-        # Google answers an HTML 404 here; the emulator keeps to its JSON error shape.
-        raise not_found(f"The requested URL {path} was not found on this server.")
+        routes = [(api, *found) for api in self._apis if (found := api.api.match(http_method, path))]
+        if not routes:
+            # Google answers an HTML 404 here; the emulator keeps to its JSON error shape.
+            raise not_found(f"The requested URL {path} was not found on this server.")
+        # Google's APIs have hosts of their own, and some share a path on one port (Serverless VPC Access and
+        # Memorystore: v1/projects/*/locations/*/operations[/*]): operations go to the API that started them.
+        if len(routes) > 1:
+            return next((route for route in routes if route[0].operations.holds(_operations_path(route[2]))), routes[0])
+        return routes[0]
 
     def _failed_operation(self, api, variables, error):
         parent = f"projects/{variables['projectsId']}/locations/{variables['locationsId']}"
         with self.store.mutate() as data:
             return api.operations.start(data, parent, error=error)
+
+
+def _operations_path(variables):
+    """The operation a path names, or the prefix of the operations a list names."""
+    return f"projects/{variables.get('projectsId')}/locations/{variables.get('locationsId')}/operations/{variables.get('operationsId', '')}"
 
 
 def _json(body):

@@ -55,6 +55,11 @@ class Operations:
             prefix + "operations.delete": (lambda request: self.delete(name(request)), None),
         }
 
+    def holds(self, prefix):
+        """Whether this API started an operation whose name starts with `prefix` (a name, or `{parent}/operations/`)."""
+        with self._store.lock:
+            return any(name.startswith(prefix) for name in self._operations(self._store.data))
+
     def get(self, name):
         with self._store.lock:
             return render(self._stored(name))
