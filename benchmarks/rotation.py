@@ -47,6 +47,7 @@ from pathlib import Path
 from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import run_v2
+from orchestra_emulator.projects import project_number
 
 from run import IMAGE, PROJECT, Emulator, Runner, goal, machine
 
@@ -105,6 +106,9 @@ def set_up(runner, secret, services):
         {"orchestra.gcp.secret": {"name": secret, "topics": ["projects/%s/topics/rotation" % PROJECT], "rotation_period": "30d",
                                   "next_rotation_time": "2030-01-01T00:00:00Z"}},
         {"orchestra.gcp.secret_version": {"secret": secret, "generate": {"length": 32}, "aliases": ["current"]}},
+        # The consumers run as the project's default compute service account, which must be let read the secret.
+        {"orchestra.gcp.iam_binding": {"resource": {"type": "secret", "name": secret}, "role": "roles/secretmanager.secretAccessor",
+                                       "members": ["serviceAccount:%s-compute@developer.gserviceaccount.com" % project_number(PROJECT)]}},
     ]
     tasks += [{"orchestra.gcp.cloud_run_service": {"name": service, "region": region, "image": IMAGE % "1.0.0",
                                                    "secret_env": {ENV: {"secret": secret, "version": "1"}}}}

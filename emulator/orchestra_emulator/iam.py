@@ -135,6 +135,13 @@ class Policies:
         return data["policies"].setdefault(self._api, {})
 
 
+def granted(data, api, resource, member, roles):
+    """Whether `member` holds one of `roles` in the policy of `resource` stored for `api` (its discovery document
+    name) in the state `data`. A conditional binding counts: the emulator does not evaluate conditions."""
+    policy = data["policies"].get(api, {}).get(resource, {})
+    return any(binding["role"] in roles and member in binding.get("members", []) for binding in policy.get("bindings", []))
+
+
 def _its_turn(writer):
     """Whether a policy writer acts before this write to a resource it matches: one write in `every`, from the first."""
     writer["seen"] += 1

@@ -91,6 +91,11 @@ _MISSING_REVISION = (
 _NOT_READY = "Revision '{}' is not ready and cannot serve traffic. {}"
 _SECRET_FIELD = "spec.template.spec.containers[{}].env[{}].value_from.secret_key_ref.name"
 _SECRET_NOT_FOUND = "Secret {} was not found"
+# A revision whose service account may not read a secret its env names: Cloud Run's words, quoted by
+# terraform-google-modules/terraform-docs-samples pull request 168 and sourcegraph pull request 59045
+# (tests/fixtures/google/run_v2_operation_secret_permission_denied.json).
+_SECRET_DENIED = ("Permission denied on secret: {} for Revision service account {}. The service account used must be granted the "
+                  "'Secret Manager Secret Accessor' role (roles/secretmanager.secretAccessor) at the secret, project or higher level.")
 SECRETS_FAILED = "SECRETS_ACCESS_CHECK_FAILED"
 
 # Why a revision cannot serve: `message` for the service's Ready condition and the operation, `detail` for
@@ -534,9 +539,11 @@ def _revision_failure(data, revision):
 def _resolve_secrets(data, revision):
     """Cloud Run reads the secret versions a revision's env names when it creates the revision (`latest` and
     aliases resolve then): {"values": {variable: payload data in base64}, "failures": [one line per variable
-    it could not read]}. A missing secret or version is Cloud Run's "was not found", naming a bare secret id
-    with the project number and a full name as given; a version that is not ENABLED gives Secret Manager's
-    own message (what Cloud Run says then is not known)."""
+    it could not read]}. A revision's service account without a role that reads the secret (on the secret or
+    its project) is denied first, whether the secret exists or not, as IAM answers before it looks; a missing
+    secret or version is Cloud Run's "was not found". Both name a bare secret id with the project number and a
+    full name as given; a version that is not ENABLED gives Secret Manager's own message (what Cloud Run says
+    then is not known)."""
     project = revision["name"].split("/")[1]
     values, failures = {}, []
     for i, container in enumerate(revision.get("containers", [])):
@@ -547,11 +554,14 @@ def _resolve_secrets(data, revision):
             secret = ref.get("secret", "")
             name = secretmanager_v1.secret_name(project, secret)
             version = ref.get("version") or "latest"
+            shown = "%s/versions/%s" % (secret if secret.startswith("projects/") else name, version)  # a full name as given
+            if not secretmanager_v1.may_access(data, name, "serviceAccount:" + revision["serviceAccount"]):
+                failures.append(f"{_SECRET_FIELD.format(i, j)}: {_SECRET_DENIED.format(shown, revision['serviceAccount'])}")
+                continue
             try:
                 values[variable["name"]] = secretmanager_v1.access(data, name, version)["payload"]["data"]
             except ApiError as error:
-                shown = secret if secret.startswith("projects/") else name  # a full name is echoed as the template gives it
-                reason = _SECRET_NOT_FOUND.format(f"{shown}/versions/{version}") if error.status == "NOT_FOUND" else error.message
+                reason = _SECRET_NOT_FOUND.format(shown) if error.status == "NOT_FOUND" else error.message
                 failures.append(f"{_SECRET_FIELD.format(i, j)}: {reason}")
     return {"values": values, "failures": failures}
 

@@ -23,7 +23,7 @@ import re
 import shlex
 import time
 
-from orchestra_emulator import clock, paging
+from orchestra_emulator import clock, iam, paging
 from orchestra_emulator.discovery import camel_case
 from orchestra_emulator.errors import already_exists, failed_precondition, invalid_argument, not_found
 from orchestra_emulator.projects import project_number
@@ -267,6 +267,20 @@ def access(data, secret_name, version_id):
     if state != ENABLED:
         raise _in_state(version, state)
     return {"name": version["name"], "payload": copy.deepcopy(entry["payloads"][_number(version)])}
+
+
+# The predefined roles that hold secretmanager.versions.access (https://cloud.google.com/iam/docs/roles-permissions/secretmanager).
+# Whether basic roles do is not known here: they are not counted (a recorded Cloud Run refusal names the default compute
+# service account, which projects used to grant Editor).
+ACCESSOR_ROLES = ("roles/secretmanager.secretAccessor", "roles/secretmanager.admin")
+
+
+def may_access(data, secret, member):
+    """Whether `member` may read the payloads of `secret` (projects/{number}/secrets/{id}): a role of
+    ACCESSOR_ROLES on the secret or on its project (folders and organizations are not emulated)."""
+    project = "/".join(secret.split("/")[:2])
+    return (iam.granted(data, DOCUMENT, secret, member, ACCESSOR_ROLES)
+            or iam.granted(data, "cloudresourcemanager.v3", project, member, ACCESSOR_ROLES))
 
 
 def secret_name(project, secret):

@@ -1,7 +1,7 @@
 """Cloud Run revisions whose env names Secret Manager secrets: Cloud Run reads them when it creates the
 revision; one it cannot read keeps the revision from becoming Ready, as Google reports it
-(tests/fixtures/google/run_v2_secret_not_found.json, run_v2_operation_secret_not_found.json), and a Ready
-revision's process sees the values (the emulated app reports their SHA-256, never the values)."""
+(tests/fixtures/google/run_v2_secret_not_found.json, run_v2_operation_secret_not_found.json), as does a service
+account that may not read it (run_v2_operation_secret_permission_denied.json), and a Ready revision's process sees the values (the emulated app reports their SHA-256, never the values)."""
 
 import hashlib
 import json
@@ -11,7 +11,7 @@ import pytest
 import requests
 from google.api_core import exceptions
 from google.auth.credentials import AnonymousCredentials
-from google.cloud import run_v2, secretmanager_v1
+from google.cloud import resourcemanager_v3, run_v2, secretmanager_v1
 from run_helpers import PARENT, short
 
 from orchestra_emulator.projects import project_number
@@ -25,10 +25,23 @@ def google(name):
     return json.loads((FIXTURES / name).read_text())["response"]
 
 
+DEFAULT_ACCOUNT = f"serviceAccount:{NUMBER}-compute@developer.gserviceaccount.com"  # what a revision runs as unless told
+ACCESSOR = "roles/secretmanager.secretAccessor"
+
+
+def grant(client, resource, member, role=ACCESSOR):
+    policy = client.get_iam_policy(request={"resource": resource})
+    policy.bindings.add(role=role, members=[member])
+    client.set_iam_policy(request={"resource": resource, "policy": policy})
+
+
 @pytest.fixture
 def secrets(emulator):
-    return secretmanager_v1.SecretManagerServiceClient(
-        transport="rest", credentials=AnonymousCredentials(), client_options={"api_endpoint": emulator.endpoint})
+    """Secret Manager's client, in a project whose default compute service account may read every secret."""
+    options = {"api_endpoint": emulator.endpoint}
+    grant(resourcemanager_v3.ProjectsClient(transport="rest", credentials=AnonymousCredentials(), client_options=options),
+          "projects/demo", DEFAULT_ACCOUNT)
+    return secretmanager_v1.SecretManagerServiceClient(transport="rest", credentials=AnonymousCredentials(), client_options=options)
 
 
 def make_secret(secrets, secret_id, *values, project="demo"):
@@ -65,6 +78,7 @@ def sha256(value):
 def test_a_ready_revision_sees_the_secret_values(services, secrets):
     make_secret(secrets, "token", b"s3cret-one")
     make_secret(secrets, "other", b"elsewhere", project="shared")
+    grant(secrets, "projects/shared/secrets/other", DEFAULT_ACCOUNT)  # a secret of another project, shared with this one's account
 
     service = deploy(services, from_secret("TOKEN", "token"), from_secret("SHARED", "projects/shared/secrets/other", "1")).result()
 
@@ -138,3 +152,29 @@ def test_an_unusable_version_keeps_the_new_revision_from_becoming_ready(services
     assert current.latest_ready_revision == service.latest_ready_revision  # the earlier revision keeps serving
     assert [c.state for c in current.conditions if c.type_ == "RoutesReady"] == [run_v2.Condition.State.CONDITION_SUCCEEDED]
     assert seen(current)[0]["TOKEN"] == sha256(b"two")  # with the value it read when it was created
+
+
+def test_a_service_account_that_may_not_read_the_secret_keeps_the_revision_from_becoming_ready(services, secrets):
+    real = google("run_v2_operation_secret_permission_denied.json")["error"]
+    make_secret(secrets, "token", b"one")
+    runtime = "runtime@demo.iam.gserviceaccount.com"
+    service = spec(from_secret("TOKEN", "token"), from_secret("OTHER", "projects/demo/secrets/missing", "2"))
+    service.template.service_account = runtime
+
+    operation = services.create_service(parent=PARENT, service_id="app", service=service)
+    with pytest.raises(exceptions.GoogleAPICallError):
+        operation.result()
+    denied = ("Permission denied on secret: {} for Revision service account %s. The service account used must be granted the "
+              "'Secret Manager Secret Accessor' role (roles/secretmanager.secretAccessor) at the secret, project or higher level." % runtime)
+    lines = [FIELD.format(1) + ": " + denied.format(f"projects/{NUMBER}/secrets/token/versions/latest"),
+             FIELD.format(2) + ": " + denied.format("projects/demo/secrets/missing/versions/2")]  # denied before it is looked for
+    assert operation.operation.error.code == real["code"] == 13
+    assert operation.operation.error.message.endswith(" is not ready and cannot serve traffic. " + "\n".join(lines))
+    assert real["message"].endswith(denied.replace(runtime, f"729273278660-compute@developer.gserviceaccount.com").format(
+        "projects/729273278660/secrets/dbusersecret/versions/latest"))
+
+    grant(secrets, f"projects/{NUMBER}/secrets/token", "serviceAccount:" + runtime)  # on the secret; the missing one stays unread
+    service.template.containers[0].env.pop()
+    service.name = f"{PARENT}/services/app"
+    served = services.update_service(service=service).result()
+    assert seen(served)[0]["TOKEN"] == sha256(b"one")

@@ -15,6 +15,7 @@ import yaml
 from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import secretmanager_v1 as sm
+from orchestra_emulator.projects import project_number
 
 from conftest import REPO, routed
 from test_cloud_run_service import IMAGE, deploy
@@ -96,6 +97,9 @@ def rotated(emulated, redis):
         {"orchestra.gcp.secret_version": {"secret": secret, "generate": {"length": 40, "charset": "printable"}, "aliases": ["current"]}},
         {"orchestra.gcp.secret": {"name": secret + "-admin"}},
         {"orchestra.gcp.secret_version": {"secret": secret + "-admin", "value": "{{ admin }}", "aliases": ["current"]}},
+        # The consumer runs as the project's default compute service account, which must be let read the secret.
+        {"orchestra.gcp.iam_binding": {"resource": {"type": "secret", "name": secret}, "role": "roles/secretmanager.secretAccessor",
+                                       "members": ["serviceAccount:%s-compute@developer.gserviceaccount.com" % project_number(emulated.project)]}},
         deploy(service, "1.0.0", secret_env={ENV: {"secret": secret, "version": "1"}}),
     ], extravars={"admin": ADMIN})
     assert play.rc == 0, play.stdout
