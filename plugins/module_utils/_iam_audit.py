@@ -69,6 +69,8 @@ def _resource_option(resource):
         return "{type: project, name: %s}" % parts[1]
     if parts[2] == "locations":
         return "{type: cloud_run_service, name: %s, region: %s}" % (parts[5], parts[3])
+    if parts[2] == "serviceAccounts":
+        return "{type: service_account, name: %s}" % parts[3]
     return "{type: secret, name: %s}" % parts[3]
 
 
@@ -157,7 +159,7 @@ def findings(state, p, now):
     """Every finding of ``state`` (what ``read_project`` returns) under the options ``p``, the most severe first."""
     found = policy_findings("projects/" + state["project"], state["policy"], p)
     for entry in state["accounts"]:
-        found += key_findings(entry["account"], entry["keys"], p, now)
+        found += policy_findings(entry["account"]["name"], entry["policy"], p) + key_findings(entry["account"], entry["keys"], p, now)
     for entry in state["services"]:
         found += service_findings(entry["service"], entry["policy"], p)
     for entry in state["secrets"]:
@@ -181,7 +183,7 @@ def _json(message):
 
 def read_project(session):
     """The project's policy, service accounts with their user-managed keys, Cloud Run services in the regions and the
-    secrets (those named, or all), each with its policy, as Google's JSON."""
+    secrets (those named, or all), each with its policy (service accounts too: who may act as them), as Google's JSON."""
     p, project = session.params, session.project
     accounts = _accounts(session)
     listed = session.execute_all("list", "the service accounts of project %s" % project,
@@ -190,7 +192,7 @@ def read_project(session):
     for account in listed:
         keys = session.execute("list keys of", "service account %s" % account["email"],
                                accounts.keys().list(name=account["name"], keyTypes="USER_MANAGED"), idempotent=True)
-        state["accounts"].append(dict(account=account, keys=keys.get("keys", [])))
+        state["accounts"].append(dict(account=account, keys=keys.get("keys", []), policy=_policy(session, "service_account", account["name"])))
     services = session.client(run_v2.ServicesClient)
     for region in p["regions"]:
         for service in session.list("list", "the Cloud Run services of project %s in %s" % (project, region), services.list_services,

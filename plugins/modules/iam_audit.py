@@ -10,8 +10,9 @@ module: iam_audit
 short_description: Audit the IAM of a project, its service account keys, Cloud Run services and secrets
 version_added: 0.3.0
 description:
-  - Reads the project's IAM policy (at version 3), its service accounts and their user-managed keys, the Cloud Run
-    services of O(regions) and the secrets (O(secrets), or all), each service and secret with its IAM policy, and
+  - Reads the project's IAM policy (at version 3), its service accounts with their user-managed keys and their IAM
+    policies (who may act as them), the Cloud Run services of O(regions) and the secrets (O(secrets), or all), each
+    service and secret with its IAM policy, and
     returns what it finds wrong, each finding with its severity, the resource, the principal, the role, what it is and
     how to fix it. It never changes anything.
   - Findings, by rule; V(basic_role) - a basic role granted on the project (V(roles/owner) critical, V(roles/editor)

@@ -65,6 +65,8 @@ def test_the_audit_reports_one_of_each_finding_fails_at_fail_at_and_passes_once_
     iam = accounts(emulated)
     created = iam.create(name=project, body={"accountId": emulated.name("sa")}).execute()
     key = iam.keys().create(name=created["name"], body={}).execute()
+    acting = {"bindings": [{"role": "roles/iam.serviceAccountUser", "members": [DEV_DEPLOYER]}]}  # who may act as the account
+    iam.setIamPolicy(resource=created["name"], body={"policy": acting}).execute()
     worker = emulated.name("worker")
     worker_path = create_service(emulated, worker, run_v2.IngressTraffic.INGRESS_TRAFFIC_ALL)
     site = emulated.name("site")
@@ -96,21 +98,22 @@ def test_the_audit_reports_one_of_each_finding_fails_at_fail_at_and_passes_once_
     play, report, path = audit()
     assert play.rc != 0
     result = play.task("Audit the IAM of the project")
-    assert not result["changed"] and result["counts"] == {"critical": 1, "high": 4, "medium": 2, "low": 1}
+    assert not result["changed"] and result["counts"] == {"critical": 1, "high": 5, "medium": 2, "low": 1}
     key_name = key["name"]
     account = "serviceAccount:" + created["email"]
     assert sections(report) == {
         "critical": [("public_access", listed, "allAuthenticatedUsers", ACCESSOR)],
         "high": [("basic_role", project, ADA, "roles/editor"), ("other_environment", project, DEV_DEPLOYER, "roles/logging.viewer"),
+                 ("other_environment", created["name"], DEV_DEPLOYER, "roles/iam.serviceAccountUser"),
                  ("project_wide_impersonation", project, BOB, "roles/iam.serviceAccountTokenCreator"),
                  ("public_service", worker_path, "allUsers", INVOKER)],
         "medium": [("ingress_all", worker_path, "", ""), ("service_account_key", key_name, account, "")],
         "low": [("basic_role", project, AUDITORS, "roles/viewer")],
     }
-    assert report.startswith("# IAM audit of %s\n" % emulated.project) and "Fails at: high.\ncritical: 1, high: 4, medium: 2, low: 1.\n" in report
+    assert report.startswith("# IAM audit of %s\n" % emulated.project) and "Fails at: high.\ncritical: 1, high: 5, medium: 2, low: 1.\n" in report
     assert "1 service accounts with 1 user-managed keys;\n2 Cloud Run services in %s;\n1 secrets." % emulated.region in report
     failed = play.task("Fail on findings at or above fail_at")
-    assert failed["_failed"] and failed["msg"].startswith("5 finding(s) at or above high in project %s (report: %s)" % (emulated.project, path))
+    assert failed["_failed"] and failed["msg"].startswith("6 finding(s) at or above high in project %s (report: %s)" % (emulated.project, path))
     assert "ingress" not in failed["msg"] and "user-managed key" not in failed["msg"]  # medium: under fail_at
     stats = play.task("Hand the audit to AWX")["ansible_stats"]["data"]["iam_audit"][emulated.project]
     assert (stats["counts"], stats["passed"], stats["report"], stats["fail_at"]) == (result["counts"], False, str(path), "high")
@@ -118,6 +121,7 @@ def test_the_audit_reports_one_of_each_finding_fails_at_fail_at_and_passes_once_
     # Cleaned: the grants revoked, the key deleted, the worker internal; the declared public site stays as it is.
     revoke(emulated, "project", project, [ADA, AUDITORS, BOB, DEV_DEPLOYER])
     revoke(emulated, "secret", secret_path, ["allAuthenticatedUsers"])
+    iam.setIamPolicy(resource=created["name"], body={"policy": {}}).execute()
     revoke(emulated, "cloud_run_service", worker_path, ["allUsers"])
     iam.keys().delete(name=key_name).execute()
     internal = emulated.services.get_service(name=worker_path)

@@ -56,7 +56,8 @@ def clean():
                            {"role": "roles/editor", "members": ["serviceAccount:1050123458401@cloudservices.gserviceaccount.com"]},
                            {"role": "roles/run.developer", "members": ["serviceAccount:deployer@%s.iam.gserviceaccount.com" % PROJECT]}]
     public = {"etag": "BwYA", "bindings": [{"role": "roles/run.invoker", "members": ["allUsers"]}]}
-    return dict(project=PROJECT, policy=policy, accounts=[dict(account=account(), keys=[])],
+    acting = {"etag": "BwYD", "bindings": [{"role": "roles/iam.serviceAccountUser", "members": ["serviceAccount:ci@%s.iam.gserviceaccount.com" % PROJECT]}]}
+    return dict(project=PROJECT, policy=policy, accounts=[dict(account=account(), keys=[], policy=acting)],
                 services=[dict(service=service("ai-orchestra", "INGRESS_TRAFFIC_ALL"), policy=public),
                           dict(service=service("worker", "INGRESS_TRAFFIC_INTERNAL_ONLY"), policy=real("run_v2_iam_policy_empty.json"))],
                 secrets=[dict(name="projects/%s/secrets/redis-password" % PROJECT, policy={
@@ -94,12 +95,15 @@ def test_one_of_each_finding_is_found_with_its_severity_the_most_severe_first():
     worker["policy"] = {"etag": "BwYC", "bindings": [{"role": "roles/run.invoker", "members": ["allAuthenticatedUsers", STAGING_POOL]}]}
     secret = state["secrets"][0]
     secret["policy"]["bindings"].append({"role": "roles/secretmanager.secretAccessor", "members": ["allUsers"]})
+    state["accounts"][0]["policy"]["bindings"].append({"role": "roles/iam.serviceAccountTokenCreator", "members": ["allAuthenticatedUsers"]})
     worker_name, secret_name, keys = worker["service"]["name"], secret["name"], state["accounts"][0]["account"]["name"] + "/keys/"
+    account_name = state["accounts"][0]["account"]["name"]
     deployer = "serviceAccount:deployer@%s.iam.gserviceaccount.com" % PROJECT
 
     assert found(state, clean_params()) == [
         ("critical", "basic_role", project, "user:ada@example.com", "roles/owner"),
         ("critical", "public_access", secret_name, "allUsers", "roles/secretmanager.secretAccessor"),
+        ("critical", "public_access", account_name, "allAuthenticatedUsers", "roles/iam.serviceAccountTokenCreator"),
         ("high", "basic_role", project, "serviceAccount:1050123458401-compute@developer.gserviceaccount.com", "roles/editor"),
         ("high", "other_environment", project, DEV_DEPLOYER, "roles/logging.viewer"),
         ("high", "other_environment", worker_name, STAGING_POOL, "roles/run.invoker"),
@@ -111,7 +115,7 @@ def test_one_of_each_finding_is_found_with_its_severity_the_most_severe_first():
         ("medium", "service_account_key", keys + "2024-08-20", deployer, None),
         ("low", "basic_role", project, "group:auditors@example.com", "roles/viewer"),
     ]
-    assert _iam_audit.counts(_iam_audit.findings(state, clean_params(), NOW)) == {"critical": 2, "high": 7, "medium": 2, "low": 1}
+    assert _iam_audit.counts(_iam_audit.findings(state, clean_params(), NOW)) == {"critical": 3, "high": 7, "medium": 2, "low": 1}
 
 
 def test_each_finding_says_what_and_how_to_fix_it():
