@@ -1,7 +1,8 @@
 """Cloud Run revisions whose env names Secret Manager secrets: Cloud Run reads them when it creates the
 revision; one it cannot read keeps the revision from becoming Ready, as Google reports it
 (tests/fixtures/google/run_v2_secret_not_found.json, run_v2_operation_secret_not_found.json), as does a service
-account that may not read it (run_v2_operation_secret_permission_denied.json), and a Ready revision's process sees the values (the emulated app reports their SHA-256, never the values)."""
+account that may not read it (run_v2_operation_secret_permission_denied.json), and a Ready revision's process sees
+the values (the emulated app reports their SHA-256, never the values)."""
 
 import hashlib
 import json
