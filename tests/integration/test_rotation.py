@@ -310,6 +310,18 @@ def test_the_playbook_rotates_what_is_due_or_named(emulated, redis, rotated):
     assert play.rc == 0, play.stdout
     assert play.changed() == [] and aliases(emulated, secret) == {"current": 2, "previous": 1}
 
+    # A rotation in progress is completed, due or not: a version aliased pending (a run stopped before it finished).
+    idle_name = "projects/%s/secrets/%s" % (emulated.project, idle)
+    secrets = client(emulated)
+    secrets.add_secret_version(parent=idle_name, payload={"data": b"pending-value-of-a-stopped-run"})
+    stopped = secrets.get_secret(name=idle_name)
+    stopped.version_aliases["pending"] = 2
+    secrets.update_secret(secret=stopped, update_mask={"paths": ["version_aliases"]})
+    play = emulated.run_playbook(playbook, inventory=inventory)
+    assert play.rc == 0, play.stdout
+    assert aliases(emulated, idle) == {"current": 2, "previous": 1} and value(emulated, idle, 2) == "pending-value-of-a-stopped-run"
+    assert aliases(emulated, secret) == {"current": 2, "previous": 1}, "not due and not in progress: untouched"
+
     # Named again: a second rotation; with a retention of one, version 1 is destroyed, 2 is kept disabled as previous.
     play = emulated.run_playbook(playbook, inventory=inventory, extravars={"secret": secret})
     assert play.rc == 0, play.stdout
