@@ -85,6 +85,13 @@ def test_versions_values_and_aliases(emulated):
     assert versions == [(2, "ENABLED", ["current", "pending"]), (1, "DESTROYED", [])]
     assert VALUE not in json.dumps(play.results)
 
+    # Enabled already, with its alias: the secret (its aliases) and the version read once each, nothing written.
+    before = len(emulated.emulator.calls())
+    play = emulated.run([dict(name="same", **version(name, version="2", state="enabled", aliases=["current"]))])
+    assert play.rc == 0 and not play.task("same")["changed"], play.stdout
+    assert [(c["method"], c["path"].split("/secrets/")[1]) for c in emulated.emulator.calls()[before:]] == [
+        ("GET", name), ("GET", name + "/versions/2")]
+
 
 def test_bad_input_is_refused_before_any_change(emulated):
     name = emulated.name("sec")
