@@ -661,6 +661,22 @@ def _check_spec(spec):
     check_labels("service.labels", spec.get("labels", {}))
     check_labels("service.template.labels", template.get("labels", {}))
     traffic.check(spec.get("traffic", []))
+    _check_vpc_access(template.get("vpcAccess", {}))
+
+
+def _check_vpc_access(vpc_access):
+    """A connector or Direct VPC egress's network interfaces, not both (Google's words:
+    tests/fixtures/google/run_v2_vpc_access_one_of.json); one interface, naming a network or a
+    subnetwork (the NetworkInterface descriptions; these two messages are the emulator's)."""
+    interfaces = vpc_access.get("networkInterfaces", [])
+    if vpc_access.get("connector") and interfaces:
+        raise invalid_argument("Violation in CreateServiceRequest.service.template.vpc_access.connector: one and only one of connector "
+                               "and network_interfaces must be set.", field="service.template.vpc_access.connector")
+    if len(interfaces) > 1:
+        raise invalid_argument("Only a single network interface is supported.", field="service.template.vpc_access.network_interfaces")
+    if any(not (interface.get("network") or interface.get("subnetwork")) for interface in interfaces):
+        raise invalid_argument("At least one of network or subnetwork must be specified.",
+                               field="service.template.vpc_access.network_interfaces[0]")
 
 
 def _check_namespaces(field, mapping):

@@ -75,6 +75,8 @@ class VpcAccessV1(EmulatedApi):
         connector = _with_defaults(request.body)
         with self._store.mutate() as data:
             connectors = _connectors(data)
+            for other in list(connectors):  # a connector whose delete is done is gone, its name and range free
+                _entry_or_none(data, other)
             if name in connectors:
                 raise already_exists(f"Connector {name} already exists.")
             _check_range(connector, name, connectors)

@@ -179,6 +179,10 @@ def validate_service_params(p):
         problems += _problems_in_resources({k: p[k] for k in ("cpu", "memory", "concurrency", "min_instances", "max_instances")})
         problems += label_problems(p["labels"])
         problems += _annotation_problems(p["annotations"])
+        if len(p["network_interfaces"] or []) > 1:
+            problems.append("network_interfaces holds one interface: Cloud Run supports a single one")
+        if any(not (i["network"] or i["subnetwork"]) for i in p["network_interfaces"] or []):
+            problems.append("each of network_interfaces names a network, a subnetwork or both")
         names = list(p["env"] or {}) + list(p["secret_env"] or {})
         for env_name in names:
             if not ENV_NAME_RE.match(env_name) or env_name in RESERVED_ENV:
@@ -313,6 +317,31 @@ def _write_timeout(service, seconds):
     service.template.timeout = datetime.timedelta(seconds=seconds)
 
 
+def _read_interfaces(service):
+    return [{"network": i.network or None, "subnetwork": i.subnetwork or None, "tags": list(i.tags)}
+            for i in service.template.vpc_access.network_interfaces]
+
+
+def _write_interfaces(service, interfaces):
+    """Direct VPC egress; Google takes a connector or network interfaces, never both, so these replace the connector."""
+    service.template.vpc_access.network_interfaces = [
+        run_v2.VpcAccess.NetworkInterface(network=i.get("network") or "", subnetwork=i.get("subnetwork") or "", tags=i.get("tags") or [])
+        for i in interfaces]
+    if interfaces:
+        service.template.vpc_access.connector = ""
+
+
+def _write_connector(service, connector):
+    service.template.vpc_access.connector = connector
+    if connector:
+        service.template.vpc_access.network_interfaces = []
+
+
+def _same_interfaces(want, have):
+    return [dict(network=i.get("network") or None, subnetwork=i.get("subnetwork") or None, tags=list(i.get("tags") or []))
+            for i in want] == (have or [])
+
+
 C = "template.containers.0."
 # Every option of a service, once: its argument spec, the API field, and how it compares. ``revision`` marks the
 # options of the revision template: a change to one of them makes a new revision.
@@ -341,7 +370,10 @@ SERVICE_OPTIONS = dict(
                                  choices=EXECUTION_ENVIRONMENTS, revision=True),
     ingress=Option(dict(type="str", choices=sorted(INGRESS)), "ingress", choices=INGRESS),
     service_account=Option(dict(type="str"), "template.service_account", revision=True),
-    vpc_connector=Option(dict(type="str"), "template.vpc_access.connector", revision=True),
+    vpc_connector=Option(dict(type="str"), "template.vpc_access.connector", write=_write_connector, revision=True),
+    network_interfaces=Option(dict(type="list", elements="dict", options=dict(network=dict(type="str"), subnetwork=dict(type="str"),
+                                                                              tags=dict(type="list", elements="str"))),
+                              read=_read_interfaces, write=_write_interfaces, same=_same_interfaces, revision=True),
     vpc_egress=Option(dict(type="str", choices=sorted(VPC_EGRESS)), "template.vpc_access.egress", choices=VPC_EGRESS, revision=True),
     labels=Option(dict(type="dict"), "labels"),
     annotations=Option(dict(type="dict"), read=lambda s: {k: v for k, v in s.annotations.items() if k != STABLE_ANNOTATION},
@@ -362,6 +394,7 @@ SERVICE_SPEC = dict(
         revision_suffix=dict(type="str"),
     ),
     required_if=[("state", "present", ["image"])],
+    mutually_exclusive=[("vpc_connector", "network_interfaces")],
     libraries=RUN_LIBRARIES,
 )
 

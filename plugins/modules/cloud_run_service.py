@@ -99,8 +99,25 @@ options:
   vpc_connector:
     description: Serverless VPC Access connector, C(projects/P/locations/R/connectors/NAME).
     type: str
+  network_interfaces:
+    description:
+      - Direct VPC egress - the revision's instances get addresses of a VPC subnetwork, and no connector is needed.
+        Cloud Run takes one interface. Exclusive with O(vpc_connector); setting either replaces the other.
+    type: list
+    elements: dict
+    suboptions:
+      network:
+        description: The VPC network. Left out, the network of O(network_interfaces[].subnetwork).
+        type: str
+      subnetwork:
+        description: The subnetwork the instances take addresses from. Left out, the one named like the network.
+        type: str
+      tags:
+        description: Network tags of the instances, for firewall rules.
+        type: list
+        elements: str
   vpc_egress:
-    description: Which egress goes through the VPC connector.
+    description: Which egress goes through the VPC connector or the network interfaces.
     type: str
     choices: [all-traffic, private-ranges-only]
   labels:

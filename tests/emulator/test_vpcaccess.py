@@ -140,3 +140,20 @@ def test_ranges_of_one_network_do_not_overlap(emulator):
     status, answer = raw(emulator, "POST", f"/v1/{PARENT}/connectors?connectorId=second", {"network": "default", "ipCidrRange": "10.8.0.0/28"})
     assert status == 400 and "overlaps" in answer["error"]["message"]
     assert raw(emulator, "POST", f"/v1/{PARENT}/connectors?connectorId=second", {"network": "other", "ipCidrRange": "10.8.0.0/28"})[0] == 200
+
+
+def test_cloud_run_takes_a_connector_or_network_interfaces(emulator):
+    """Direct VPC egress: a revision's network interfaces are kept as sent; with a connector too, Google's refusal."""
+    interfaces = [{"network": "orchestra", "subnetwork": "orchestra-run", "tags": ["orchestra"]}]
+    template = {"containers": [{"image": "us-docker.pkg.dev/demo/app/api:1"}],
+                "vpcAccess": {"networkInterfaces": interfaces, "egress": "PRIVATE_RANGES_ONLY"}}
+    path = "/v2/projects/demo/locations/us-central1/services"
+    status, answer = raw(emulator, "POST", path + "?serviceId=both",
+                         {"template": dict(template, vpcAccess=dict(template["vpcAccess"], connector=NAME))})
+    real = fixture("run_v2_vpc_access_one_of.json")["error"]
+    assert (status, answer["error"]["status"], answer["error"]["message"]) == (400, real["status"], real["message"])
+    for body in ({"template": dict(template, vpcAccess={"networkInterfaces": interfaces * 2})},
+                 {"template": dict(template, vpcAccess={"networkInterfaces": [{"tags": ["orchestra"]}]})}):
+        assert raw(emulator, "POST", path + "?serviceId=bad", body)[0] == 400
+    assert raw(emulator, "POST", path + "?serviceId=direct", {"template": template})[0] == 200
+    assert raw(emulator, "GET", path + "/direct")[1]["template"]["vpcAccess"] == template["vpcAccess"]

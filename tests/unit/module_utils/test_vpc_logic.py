@@ -9,9 +9,9 @@ import json
 import pathlib
 
 import pytest
-from google.cloud import vpcaccess_v1
+from google.cloud import run_v2, vpcaccess_v1
 
-from ansible_collections.orchestra.gcp.plugins.module_utils import _vpc
+from ansible_collections.orchestra.gcp.plugins.module_utils import _run, _vpc
 from ansible_collections.orchestra.gcp.plugins.module_utils._gcp import GcpError
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "google"
@@ -92,3 +92,27 @@ def test_the_health_verdict_names_the_connector_and_what_to_do(state, words):
     else:
         assert problem.startswith("connector c in us-central1 ") and words in problem
     assert "does not exist: create it" in _vpc.health_problem(None, "connector c in us-central1")
+
+
+def test_direct_vpc_egress_replaces_a_connector_and_reads_back_the_same():
+    """cloud_run_service's network_interfaces: Google takes a connector or interfaces, so writing one clears the other."""
+    service = run_v2.Service(template=run_v2.RevisionTemplate(vpc_access=run_v2.VpcAccess(connector="projects/p/locations/l/connectors/c")))
+    interfaces = [dict(network="orchestra", subnetwork=None, tags=["run"])]
+    _run.write_options(_run.SERVICE_OPTIONS, service, dict(network_interfaces=interfaces))
+    have = _run.spec_of(service)
+    assert have["vpc_connector"] is None and have["network_interfaces"] == [dict(network="orchestra", subnetwork=None, tags=["run"])]
+    assert _run.changed_keys(dict(network_interfaces=[dict(network="orchestra", tags=["run"])]), have) == []
+    assert _run.changed_keys(dict(network_interfaces=[dict(network="orchestra", subnetwork="run", tags=["run"])]), have) == ["network_interfaces"]
+    _run.write_options(_run.SERVICE_OPTIONS, service, dict(vpc_connector="projects/p/locations/l/connectors/c"))
+    assert _run.spec_of(service)["network_interfaces"] == []
+
+
+@pytest.mark.parametrize("interfaces, problem", [
+    ([dict(network="a", subnetwork=None, tags=None)] * 2, "network_interfaces holds one interface"),
+    ([dict(network=None, subnetwork=None, tags=["run"])], "each of network_interfaces names a network, a subnetwork or both"),
+])
+def test_network_interfaces_are_checked_before_any_call(interfaces, problem):
+    p = {k: v.get("default") for k, v in _run.SERVICE_SPEC["argument_spec"].items()}
+    p.update(name="api", region="us-central1", image="us-docker.pkg.dev/p/app/api:1", network_interfaces=interfaces)
+    with pytest.raises(GcpError, match=problem):
+        _run.validate_service_params(p)
