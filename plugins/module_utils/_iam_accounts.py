@@ -392,9 +392,13 @@ def manage_provider(session):
     def check(current, after):
         if current is None:
             pool = _read(session, label, pools.get(name=pool_name))
-            if pool is None or pool["state"] == DELETED:
+            if (pool is None or pool["state"] == DELETED) and not session.check_mode:
                 raise GcpError("Cannot create %s: the pool %s. Nothing was changed. Hint: make the pool present with "
                                "orchestra.gcp.workload_identity_pool first." % (label, "does not exist" if pool is None else "is deleted"))
+            if pool is None or pool["state"] == DELETED:  # an earlier task of the play would make it present
+                session.warn("%s: pool %s %s yet; check mode takes it as present, named by project ID (Google names it by "
+                             "project number)" % (label, p["pool_id"], "does not exist" if pool is None else "is not undeleted"))
+                pool = dict(name=pool_name)
             found["pool"] = pool["name"]
             if "attribute_mapping" not in want:
                 raise invalid(label, ["a new provider needs attribute_mapping (mapping google.subject) or github_repository"])

@@ -113,3 +113,29 @@ def test_bad_input_is_refused_before_any_change(emulated):
         assert result["_failed"] and message in result["msg"] and "Nothing was changed" in result["msg"], (label, result["msg"])
     assert "the pool does not exist" in play.task("missing pool")["msg"]
     assert emulated.emulator.log()[since:] == []
+
+
+def test_the_iam_role_lets_one_repository_s_ci_act_as_the_deployer(emulated):
+    """The iam role's Workload Identity Federation for CI: check mode on a fresh project (the pool a task before would
+    make), then apply, then nothing to change; the deployer may be acted as by that repository's workflows only."""
+    project = emulated.project
+    role = {"name": "iam", "ansible.builtin.include_role": {"name": "orchestra.gcp.iam"}, "vars": {
+        "iam_service_accounts": [{"name": "orchestra-deployer"}],
+        "iam_github_deployer": {"pool": "orchestra-ci", "provider": "github", "repository": REPOSITORY,
+                                "service_account": "orchestra-deployer", "display_name": "Orchestra CI"}}}
+
+    checked = emulated.run([role], check=True)
+    assert checked.rc == 0, checked.stdout
+    assert emulated.emulator.log() == []
+    assert "check mode takes it as present" in " ".join(checked.task("Trust the GitHub Actions workflows of that repository, and no other")["warnings"])
+    assert emulated.run([role]).rc == 0
+    since = len(emulated.emulator.log())
+    again = emulated.run([role])
+    assert again.rc == 0 and again.changed() == [] and emulated.emulator.log()[since:] == []
+
+    pool_name = iam(emulated).locations().workloadIdentityPools().get(
+        name="projects/%s/locations/global/workloadIdentityPools/orchestra-ci" % project).execute()["name"]
+    email = "orchestra-deployer@%s.iam.gserviceaccount.com" % project
+    policy = iam(emulated).serviceAccounts().getIamPolicy(resource="projects/%s/serviceAccounts/%s" % (project, email)).execute()
+    assert policy["bindings"] == [{"role": "roles/iam.workloadIdentityUser",
+                                   "members": ["principalSet://iam.googleapis.com/%s/attribute.repository/%s" % (pool_name, REPOSITORY)]}]
