@@ -16,7 +16,10 @@
   (tests/fixtures/google/resourcemanager_get_policy_version_below_existing.json).
 - Limits of every allow policy (https://cloud.google.com/iam/quotas): 1,500 principals and 250 of them
   Google groups, each appearance in a binding counted. Some resources (projects) refuse `allUsers` and
-  `allAuthenticatedUsers` (`public_members=False`).
+  `allAuthenticatedUsers` (`public_members=False`); Cloud Storage also takes its convenience members
+  `projectOwner:`, `projectEditor:` and `projectViewer:` PROJECT (`project_members=True`).
+- An API may differ in its etags (`etag(current policy)`: the next one; Cloud Storage counts) and in its answer
+  to a stale one (`stale()`: the error; Cloud Storage answers 412 conditionNotMet).
 - Admin `policy-writers` rules play another writer: a setIamPolicy on a matching resource (one in
   `every`) first finds the policy changed by someone else (a member added to a role, a new etag), as if
   their write landed between the caller's read and write; a caller that sent the etag it read is then
@@ -43,19 +46,24 @@ PUBLIC_MEMBERS = frozenset({"allUsers", "allAuthenticatedUsers"})
 # Member and role forms of https://cloud.google.com/iam/docs/reference/rest/v1/Policy#Binding.
 _MEMBER = re.compile(r"^(allUsers|allAuthenticatedUsers|(user|serviceAccount|group|domain|deleted:user|deleted:serviceAccount"
                      r"|deleted:group):[^:\s]+|principal(Set)?://\S+)$")
+_PROJECT_MEMBER = re.compile(r"^project(Owner|Editor|Viewer):[^:\s]+$")
 _ROLE = re.compile(r"^((projects|organizations)/[^/]+/)?roles/[A-Za-z0-9_.]+$")
 
 
 class Policies:
     """The IAM policies of one API's resources (`api`: its discovery document name)."""
 
-    def __init__(self, store, api, public_members=True, initial=lambda _resource: EMPTY):
+    def __init__(self, store, api, public_members=True, initial=lambda _resource: EMPTY, **differences):
         """`public_members`: whether `allUsers` and `allAuthenticatedUsers` may be granted; `initial(resource
-        name)`: the policy of a resource nobody wrote one for."""
+        name)`: the policy of a resource nobody wrote one for; `differences`: `project_members`, `etag` and
+        `stale`, for an API whose policies differ from google.iam.v1's (see above)."""
         self._store = store
         self._api = api
         self._public_members = public_members
         self._initial = initial
+        self._project_members = differences.get("project_members", False)
+        self._etag = differences.get("etag", lambda _current: _new_etag())
+        self._stale = differences.get("stale", lambda: aborted(CONCURRENT_CHANGES))
 
     def members(self, data, resource, role):
         """The members `role` is granted to on `resource`, in the state `data`."""
@@ -90,33 +98,34 @@ class Policies:
 
     def _set(self, resource, request):
         sent = request.body.get("policy", {})
-        _check(sent, self._public_members)
+        _check(sent, self._public_members, self._project_members)
         with self._store.mutate() as data:
             name = resource(data, request.variables)
             writer = take_rule(data, "policy_writers", lambda rule: re.search(rule["resource"], name) and _its_turn(rule))
             if writer:
                 self._write_as_another(data, name, writer)
             current = self._current(data, name)
-            check_etag(sent.get("etag"), current["etag"], lambda _message: aborted(CONCURRENT_CHANGES))
+            check_etag(sent.get("etag"), current["etag"], lambda _message: self._stale())
             if sent.get("etag") and _conditional(current) and sent.get("version", 0) < 3:
                 raise invalid_argument(f"Specified policy version ({sent.get('version', 0)}) cannot be less than the existing policy "
                                        f"version (3). For more information, please refer to {VERSIONS_URL}")
             policy = apply_mask(current, sent, request.body.get("updateMask") or "bindings,etag")
-            policy.update(version=3 if _conditional(policy) else 1, etag=_new_etag())
+            policy.update(version=3 if _conditional(policy) else 1, etag=self._etag(current))
             self._policies(data)[name] = policy
             return copy.deepcopy(policy)
 
     def _write_as_another(self, data, name, writer):
         """Another writer's change of the policy of `name`: `writer`'s member (its `{n}` a fresh number) added
         to its role, without a condition."""
-        policy = copy.deepcopy(self._current(data, name))
+        current = self._current(data, name)
+        policy = copy.deepcopy(current)
         bindings = policy.setdefault("bindings", [])
         binding = next((b for b in bindings if b["role"] == writer["role"] and "condition" not in b), None)
         if binding is None:
             binding = {"role": writer["role"], "members": []}
             bindings.append(binding)
         binding["members"] = sorted(set(binding["members"]) | {writer["member"].replace("{n}", secrets.token_hex(4))})
-        policy.update(version=3 if _conditional(policy) else 1, etag=_new_etag())
+        policy.update(version=3 if _conditional(policy) else 1, etag=self._etag(current))
         self._policies(data)[name] = policy
 
     def _test(self, resource, request, permission_prefix):
@@ -156,7 +165,7 @@ def _conditional(policy):
     return any("condition" in binding for binding in policy.get("bindings", []))
 
 
-def _check(policy, public_members):
+def _check(policy, public_members, project_members):
     """400 INVALID_ARGUMENT for a binding without a valid role or member, a public member where the resource
     refuses them, too many principals or groups, or conditions below version 3. The messages are the
     emulator's, but for public members on a project: Google's words ("Request contains an invalid argument.",
@@ -166,14 +175,14 @@ def _check(policy, public_members):
         field = f"policy.bindings[{index}]"
         if not _ROLE.match(binding.get("role", "")):
             raise invalid_argument(f"Role '{binding.get('role', '')}' is not a valid role name.", field=f"{field}.role")
-        _check_members(binding.get("members", []), f"{field}.members", public_members)
+        _check_members(binding.get("members", []), f"{field}.members", public_members, project_members)
         members += binding.get("members", [])
     for index, config in enumerate(policy.get("auditConfigs", [])):
         if not config.get("service"):
             raise invalid_argument("An audit config needs a service (a service name or allServices).", field=f"policy.audit_configs[{index}].service")
         for number, log_config in enumerate(config.get("auditLogConfigs", [])):
             _check_members(log_config.get("exemptedMembers", []), f"policy.audit_configs[{index}].audit_log_configs[{number}].exempted_members",
-                           public_members)
+                           public_members, False)
     if len(members) > MAX_PRINCIPALS:
         raise invalid_argument(f"The policy has {len(members)} principals in its bindings: at most {MAX_PRINCIPALS} are allowed.",
                                field="policy.bindings")
@@ -184,9 +193,9 @@ def _check(policy, public_members):
         raise invalid_argument("A policy with conditional role bindings must have version 3.", field="policy.version")
 
 
-def _check_members(members, field, public_members):
+def _check_members(members, field, public_members, project_members):
     for member in members:
-        if not _MEMBER.match(member):
+        if not (_MEMBER.match(member) or project_members and _PROJECT_MEMBER.match(member)):
             raise invalid_argument(f"Invalid member '{member}'.", field=field)
         if member in PUBLIC_MEMBERS and not public_members:
             raise invalid_argument("Request contains an invalid argument.")

@@ -1,0 +1,230 @@
+"""Cloud Storage JSON API v1 (storage.v1.json): buckets (insert, get, list, patch, delete) and their IAM policies.
+
+Stored under state["resources"]["storage.v1"]["buckets"] {name: the Bucket as Google returns it with
+`projection=noAcl`}; bucket names are global, as on Google. Shapes follow real answers kept as
+tests/fixtures/google/storage_*.json: a bucket's `id` is its name, `projectNumber` and `metageneration` are
+int64 strings, its `etag` is like a policy's (below) and counts its metageneration.
+
+Storage is not a google.rpc API: every error, the request checks of discovery.py and iam.py included, answers
+`{"error": {"code", "message", "errors": [{"message", "domain": "global", "reason"}]}}` without `status`
+(`StorageError`), the reason named after the HTTP status as Google's status-codes page does.
+
+A bucket's IAM policy (iam.Policies, rules shared with the other APIs) has `kind: storage#policy` and
+`resourceId: projects/_/buckets/NAME`; a new bucket's grants the legacy roles to the project's convenience
+members (projectOwner:, projectEditor:, projectViewer: the project as `?project=` named it). Its etag is the
+base64 of a protobuf varint counter (field 1): `CAE=` for a new bucket, `CAI=` after one write, and so on; a
+stale one is 412 conditionNotMet. getIamPolicy takes `optionsRequestedPolicyVersion`, setIamPolicy is a PUT of
+the Policy itself, testIamPermissions answers the `storage.` permissions asked.
+"""
+
+import base64
+import copy
+import dataclasses
+import datetime
+import re
+
+from orchestra_emulator import paging
+from orchestra_emulator.discovery import Api
+from orchestra_emulator.errors import ApiError
+from orchestra_emulator.projects import project_number
+from orchestra_emulator.iam import Policies
+from orchestra_emulator.registry import EmulatedApi, register
+
+DOCUMENT = "storage.v1"
+SELF_LINK = "https://www.googleapis.com/storage/v1/b/"
+MULTI_REGIONS = frozenset({"US", "EU", "ASIA"})
+MAX_RESULTS = 1000
+# https://cloud.google.com/storage/docs/buckets#naming: 3 to 63 lowercase letters, digits, '-', '_' and '.',
+# starting and ending with a letter or digit (names with dots may have up to 222 characters: not served here).
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
+# The reasons of https://cloud.google.com/storage/docs/json_api/v1/status-codes, by HTTP status.
+REASONS = {400: "invalid", 401: "required", 403: "forbidden", 404: "notFound", 409: "conflict", 412: "conditionNotMet",
+           429: "rateLimitExceeded", 501: "notImplemented", 503: "backendError"}
+NOT_FOUND = "The specified bucket does not exist."
+PRECONDITION = "At least one of the pre-conditions you specified did not hold."
+OWNED = "You already own this bucket. Please select another name."
+TAKEN = "Sorry, that name is not available. Please try a different one."
+LEGACY = (("roles/storage.legacyBucketOwner", ("projectEditor", "projectOwner")), ("roles/storage.legacyBucketReader", ("projectViewer",)))
+
+
+class StorageError(ApiError):
+    """An error in Cloud Storage's JSON API shape."""
+
+    def __init__(self, http_status, message):
+        super().__init__("UNKNOWN", message, http_status=http_status)
+
+    def body(self):
+        reason = REASONS.get(self.http_status, "backendError" if self.http_status >= 500 else "invalid")
+        return {"error": {"code": self.http_status, "message": self.message,
+                          "errors": [{"message": self.message, "domain": "global", "reason": reason}]}}
+
+
+def _storage_errors(call):
+    """`call` with every ApiError it raises in Storage's shape."""
+    def wrapped(*args):
+        try:
+            return call(*args)
+        except StorageError:
+            raise
+        except ApiError as error:
+            raise StorageError(error.http_status, error.message) from None
+    return wrapped
+
+
+class _StorageDocument(Api):
+    """The discovery document, its request checks answering in Storage's shape. Storage is no proto3 JSON front
+    end: a field set to its default is kept, in requests and answers (`"enabled": false` is recorded)."""
+
+    def __init__(self, name, proto_package):
+        super().__init__(name, proto_package)
+        self.decode_query = _storage_errors(self.decode_query)
+        self.decode_body = _storage_errors(self.decode_body)
+
+    def _is_default(self, prop, value):
+        return False
+
+
+def counter_etag(count):
+    """`count` as Storage shows it: protobuf field 1 holding a varint, in base64 (1 -> CAE=)."""
+    varint = bytearray()
+    while True:
+        low, count = count & 0x7F, count >> 7
+        varint.append(low | (0x80 if count else 0))
+        if not count:
+            return base64.b64encode(bytes([0x08]) + bytes(varint)).decode()
+
+
+def etag_count(etag):
+    """The counter of an etag `counter_etag` made."""
+    count = 0
+    for shift, byte in enumerate(base64.b64decode(etag)[1:]):
+        count |= (byte & 0x7F) << (7 * shift)
+    return count
+
+
+@register
+class StorageV1(EmulatedApi):
+    document = DOCUMENT
+    proto_package = "google.storage.v1"
+
+    def __init__(self, shared):
+        super().__init__(shared)
+        self.api = _StorageDocument(self.document, self.proto_package)
+        self._store = shared.store
+        self.policies = Policies(shared.store, DOCUMENT, initial=self._initial_policy, project_members=True,
+                                 etag=lambda current: counter_etag(etag_count(current["etag"]) + 1),
+                                 stale=lambda: StorageError(412, PRECONDITION))
+        policy = self.policies.handlers("storage.buckets.", lambda data, variables: _resource(_bucket(data, variables["bucket"])["name"]),
+                                        "storage.")
+        prefix = "storage.buckets."
+        handlers = {
+            prefix + "insert": (self.insert, ""),
+            prefix + "get": (self.get, None),
+            prefix + "list": (self.list, None),
+            prefix + "patch": (self.patch, ""),
+            prefix + "delete": (self.delete, None),
+            # google.iam.v1's requests carry what Storage's carry in other places: the policy methods get them there.
+            prefix + "getIamPolicy": (lambda request: policy[prefix + "getIamPolicy"][0](dataclasses.replace(
+                request, query={"options.requestedPolicyVersion": request.query.get("optionsRequestedPolicyVersion", 0)})), None),
+            prefix + "setIamPolicy": (lambda request: policy[prefix + "setIamPolicy"][0](dataclasses.replace(request, body={"policy": request.body})), ""),
+            prefix + "testIamPermissions": (lambda request: {"kind": "storage#testIamPermissionsResponse", **policy[prefix + "testIamPermissions"][0](
+                dataclasses.replace(request, body={"permissions": request.query.get("permissions", [])}))}, None),
+        }
+        self.handlers = {method: (_storage_errors(handler), body) for method, (handler, body) in handlers.items()}
+
+    def _initial_policy(self, resource):
+        """A new bucket's policy: the legacy roles of its project's convenience members."""
+        project = _buckets(self._store.data)[resource.rsplit("/", 1)[1]]["project"]
+        return {"kind": "storage#policy", "resourceId": resource, "version": 1, "etag": counter_etag(1),
+                "bindings": [{"role": role, "members": [f"{member}:{project}" for member in members]} for role, members in LEGACY]}
+
+    def insert(self, request):
+        project, sent = request.query.get("project", ""), request.body
+        name = sent.get("name", "")
+        if not project:
+            raise StorageError(400, "Required parameter: project")
+        if not _NAME.match(name) or ".." in name or name.startswith("goog"):
+            raise StorageError(400, "Invalid bucket name: '%s'" % name)
+        now = _now()
+        location = sent.get("location", "US").upper()
+        bucket = {**copy.deepcopy(sent), "kind": "storage#bucket", "id": name, "selfLink": SELF_LINK + name, "projectNumber": str(project_number(project)),
+                  "name": name, "timeCreated": now, "updated": now, "metageneration": "1", "location": location,
+                  "locationType": "multi-region" if location in MULTI_REGIONS else "region", "storageClass": sent.get("storageClass", "STANDARD"),
+                  "rpo": "DEFAULT", "etag": counter_etag(1)}
+        bucket.setdefault("iamConfiguration", {}).setdefault("uniformBucketLevelAccess", {"enabled": False})
+        bucket["iamConfiguration"].setdefault("publicAccessPrevention", "inherited")
+        with self._store.mutate() as data:
+            existing = _buckets(data).get(name)
+            if existing:
+                raise StorageError(409, OWNED if existing["project"] == project else TAKEN)
+            _buckets(data)[name] = {"bucket": bucket, "project": project}
+            return copy.deepcopy(bucket)
+
+    def get(self, request):
+        with self._store.lock:
+            bucket = _bucket(self._store.data, request.variables["bucket"])
+            _check_metageneration(bucket, request.query)
+            return copy.deepcopy(bucket)
+
+    def list(self, request):
+        project = request.query.get("project", "")
+        if not project:
+            raise StorageError(400, "Required parameter: project")
+        number, prefix = str(project_number(project)), request.query.get("prefix", "")
+        with self._store.lock:
+            items = [copy.deepcopy(entry["bucket"]) for name, entry in sorted(_buckets(self._store.data).items())
+                     if entry["bucket"]["projectNumber"] == number and name.startswith(prefix)]
+        page, next_token = paging.page(items, min(request.query.get("maxResults") or MAX_RESULTS, MAX_RESULTS), request.query.get("pageToken"))
+        # Google leaves out an empty list and the token of a last page.
+        return {"kind": "storage#buckets", **({"items": page} if page else {}), **({"nextPageToken": next_token} if next_token else {})}
+
+    def patch(self, request):
+        """The fields sent replace the bucket's (a label map is merged); the name and the output fields stay."""
+        sent = request.body
+        if sent.get("name", request.variables["bucket"]) != request.variables["bucket"]:
+            raise StorageError(400, "A bucket cannot be renamed.")
+        with self._store.mutate() as data:
+            bucket = _bucket(data, request.variables["bucket"])
+            _check_metageneration(bucket, request.query)
+            for field, value in sent.items():
+                if field == "labels":
+                    bucket.setdefault("labels", {}).update(value)
+                elif field not in ("kind", "id", "selfLink", "projectNumber", "timeCreated", "metageneration", "etag", "locationType", "location"):
+                    bucket[field] = copy.deepcopy(value)
+            metageneration = int(bucket["metageneration"]) + 1
+            bucket.update(metageneration=str(metageneration), etag=counter_etag(metageneration), updated=_now())
+            return copy.deepcopy(bucket)
+
+    def delete(self, request):
+        with self._store.mutate() as data:
+            bucket = _bucket(data, request.variables["bucket"])
+            _check_metageneration(bucket, request.query)
+            del _buckets(data)[bucket["name"]]
+            self.policies.forget(data, _resource(bucket["name"]))
+            return {}
+
+
+def _buckets(data):
+    return data["resources"].setdefault(DOCUMENT, {}).setdefault("buckets", {})
+
+
+def _bucket(data, name):
+    entry = _buckets(data).get(name)
+    if entry is None:
+        raise StorageError(404, NOT_FOUND)
+    return entry["bucket"]
+
+
+def _resource(name):
+    return f"projects/_/buckets/{name}"
+
+
+def _check_metageneration(bucket, query):
+    match, not_match = query.get("ifMetagenerationMatch"), query.get("ifMetagenerationNotMatch")
+    if match is not None and str(match) != bucket["metageneration"] or not_match is not None and str(not_match) == bucket["metageneration"]:
+        raise StorageError(412, PRECONDITION)
+
+
+def _now():
+    """RFC 3339 in UTC with microseconds, as Storage's times are recorded."""
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
