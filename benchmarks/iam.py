@@ -53,7 +53,7 @@ def resources(suffix):
 def declaration(suffix):
     """40 bindings: each role of each resource granted to an account of its own; authoritative on what the environment
     owns, additive on the project (which others share)."""
-    return [{"resource": resource, "role": role, "members": [member("bench-%s-%s" % (role.split(".")[-1].lower()[:12], suffix))],
+    return [{"resource": resource, "role": role, "members": [member("bench-%s-%s" % (role.rsplit(".", maxsplit=1)[-1].lower()[:12], suffix))],
              "mode": "additive" if resource["type"] == "project" else "authoritative"}
             for resource in resources(suffix) for role in ROLES[resource["type"]]]
 

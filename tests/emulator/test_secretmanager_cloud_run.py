@@ -171,7 +171,7 @@ def test_a_service_account_that_may_not_read_the_secret_keeps_the_revision_from_
              FIELD.format(2) + ": " + denied.format("projects/demo/secrets/missing/versions/2")]  # denied before it is looked for
     assert operation.operation.error.code == real["code"] == 13
     assert operation.operation.error.message.endswith(" is not ready and cannot serve traffic. " + "\n".join(lines))
-    assert real["message"].endswith(denied.replace(runtime, f"729273278660-compute@developer.gserviceaccount.com").format(
+    assert real["message"].endswith(denied.replace(runtime, "729273278660-compute@developer.gserviceaccount.com").format(
         "projects/729273278660/secrets/dbusersecret/versions/latest"))
 
     grant(secrets, f"projects/{NUMBER}/secrets/token", "serviceAccount:" + runtime)  # on the secret; the missing one stays unread
