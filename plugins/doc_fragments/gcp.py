@@ -92,14 +92,15 @@ options:
         description: What the resource is.
         type: str
         required: true
-        choices: [cloud_run_service, project, secret, service_account]
+        choices: [bucket, cloud_run_service, project, secret, service_account]
       name:
         description:
           - A short name, completed with O(project) (and O(resource.region) for a Cloud Run service), or the resource's
-            full name, like C(projects/P/locations/R/services/S), C(projects/P/secrets/S), C(projects/P) or
-            C(projects/P/serviceAccounts/EMAIL).
+            full name, like C(projects/P/locations/R/services/S), C(projects/P/secrets/S), C(projects/P),
+            C(projects/P/serviceAccounts/EMAIL) or C(projects/_/buckets/B).
           - For a project, its ID; left out, O(project). For a service account, its email (its project is inferred from
-            it) or its account ID in O(project).
+            it) or its account ID in O(project). For a Cloud Storage bucket, its name (3 to 63 lowercase letters, digits,
+            C(-), C(_) or C(.), starting and ending with a letter or digit; bucket names are global).
         type: str
       region:
         description: The region of a Cloud Run service named by its short name.

@@ -548,15 +548,22 @@ class Session:
 
         For APIs whose google-cloud-* library has no REST transport: Cloud Monitoring's speaks gRPC
         only (https://github.com/googleapis/google-cloud-python/issues/16852). Imported here, on first
-        use: the modules that need no such API (all but the canary analysis) start without it."""
+        use: the modules that need no such API (all but the canary analysis) start without it. ``api_endpoint``
+        stands for the document's ``rootUrl``: the client's base is it joined with the ``servicePath`` (Cloud
+        Storage's ``storage/v1/``), as on Google."""
         import google_auth_httplib2
         import httplib2
         from googleapiclient import discovery as gdiscovery
+        from googleapiclient.discovery_cache import get_static_doc
         endpoint = self.params.get("api_endpoint")
-        return self._shared(("discovery", api, version), lambda: gdiscovery.build(
-            api, version, static_discovery=True, cache_discovery=False,
-            http=google_auth_httplib2.AuthorizedHttp(self.resolve()[0], http=httplib2.Http(timeout=self.params["request_timeout"])),
-            client_options={"api_endpoint": endpoint} if endpoint else None))
+
+        def build():
+            document = get_static_doc(api, version)
+            base = endpoint and endpoint.rstrip("/") + "/" + json.loads(document)["servicePath"]
+            return gdiscovery.build_from_document(
+                document, http=google_auth_httplib2.AuthorizedHttp(self.resolve()[0], http=httplib2.Http(timeout=self.params["request_timeout"])),
+                client_options={"api_endpoint": base} if base else None)
+        return self._shared(("discovery", api, version), build)
 
     def _retry(self, idempotent):
         """The retry policy for a call that is safe to repeat; none for one that is not (a retried Secret Manager

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: orchestra.gcp contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""IAM allow policies of projects, Cloud Run services, secrets and service accounts: the logic behind the
+"""IAM allow policies of projects, Cloud Run services, secrets, service accounts and Cloud Storage buckets: the logic behind the
 iam_binding, iam_policy and iam_audit_config modules.
 
 PRIVATE to this collection. A policy is handled as Google's JSON shows it (google.iam.v1.Policy: ``bindings`` of a
@@ -24,7 +24,8 @@ except ImportError:  # reported by both doors: the specs below declare IAM_LIBRA
     run_v2 = None
 
 # Service accounts' IAM has no google-cloud-* library over REST (google-cloud-iam's iam_admin_v1 speaks gRPC only):
-# it goes through google-api-python-client's iam v1 discovery document.
+# it goes through google-api-python-client's iam v1 discovery document; buckets' through its storage v1 document (no
+# google-cloud-storage dependency for two calls).
 IAM_LIBRARIES = (("google-cloud-resource-manager", "google.cloud.resourcemanager_v3"), ("google-cloud-run", "google.cloud.run_v2"),
                  ("google-cloud-secret-manager", "google.cloud.secretmanager_v1"), ("google-api-python-client", "googleapiclient"))
 
@@ -34,6 +35,8 @@ EMAIL_RE = re.compile(r"^[^@\s:/]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 DOMAIN_RE = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 PRINCIPAL_RE = re.compile(r"^principal(Set)?://[a-z0-9.-]+/\S+$")
 PUBLIC = ("allUsers", "allAuthenticatedUsers")
+# A bucket's convenience members: the owners, editors or viewers of a project (Cloud Storage's Policy reference).
+PROJECT_MEMBER_KINDS = ("projectOwner", "projectEditor", "projectViewer")
 ROLE_RE = re.compile(r"^(roles/[A-Za-z0-9_.]+|projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/roles/[A-Za-z0-9_.]{3,64}"
                      r"|organizations/[0-9]+/roles/[A-Za-z0-9_.]{3,64})$")
 BASIC_ROLES = ("roles/owner", "roles/editor", "roles/viewer")
@@ -44,20 +47,25 @@ PROJECT_RE = re.compile(r"^([a-z][a-z0-9-]{4,28}[a-z0-9]|[0-9]+)$")
 SERVICE_NAME_RE = re.compile(r"^[a-z]([a-z0-9-]{0,47}[a-z0-9])?$")
 SECRET_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 ACCOUNT_ID_RE = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+# https://cloud.google.com/storage/docs/buckets#naming: 3 to 63 lowercase letters, digits, '-', '_' and '.', starting and
+# ending with a letter or digit.
+BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
 FULL_NAMES = dict(
     project=re.compile(r"^projects/[^/]+$"),
     cloud_run_service=re.compile(r"^projects/[^/]+/locations/[^/]+/services/[^/]+$"),
     secret=re.compile(r"^projects/[^/]+/secrets/[^/]+$"),
     service_account=re.compile(r"^projects/[^/]+/serviceAccounts/[^/]+$"),
+    bucket=re.compile(r"^projects/_/buckets/[^/]+$"),
 )
 # The predefined roles that hold the permission to set each type's policy (resourcemanager.projects.setIamPolicy,
-# run.services.setIamPolicy, secretmanager.secrets.setIamPolicy, iam.serviceAccounts.setIamPolicy), from Google's
+# run.services.setIamPolicy, secretmanager.secrets.setIamPolicy, iam.serviceAccounts.setIamPolicy, storage.buckets.setIamPolicy), from Google's
 # roles reference. Custom roles, groups, domains and inherited policies that grant it are not seen.
 ADMIN_ROLES = dict(
     project=("roles/owner", "roles/resourcemanager.projectIamAdmin", "roles/iam.securityAdmin"),
     cloud_run_service=("roles/owner", "roles/run.admin"),
     secret=("roles/owner", "roles/secretmanager.admin"),
     service_account=("roles/owner", "roles/iam.serviceAccountAdmin", "roles/iam.securityAdmin"),
+    bucket=("roles/owner", "roles/storage.admin"),
 )
 # The policy fields a write replaces; audit configs are a project's (Google keeps them on projects, folders and
 # organizations only).
@@ -133,6 +141,8 @@ AUDIT_SPEC = dict(
 def resource_name(resource, project):
     """``(full resource name, problems)`` of the ``resource`` option, short names completed with ``project``."""
     kind, name, region = resource["type"], resource.get("name"), resource.get("region")
+    if kind == "bucket" and name and FULL_NAMES[kind].match(name):  # checked below as the bucket name it ends with
+        name = name.rsplit("/", 1)[1]
     if name and FULL_NAMES[kind].match(name):
         if region and kind == "cloud_run_service" and name.split("/")[3] != region:
             return None, ["resource region %r differs from the region of %s" % (region, name)]
@@ -151,6 +161,10 @@ def resource_name(resource, project):
         if not region:
             problems.append("resource region is required for a Cloud Run service named %r (or give its full name)" % name)
         return ("projects/%s/locations/%s/services/%s" % (project, region, name) if not problems else None), problems
+    if kind == "bucket":
+        return (("projects/_/buckets/%s" % name, []) if BUCKET_RE.match(name) and ".." not in name
+                else (None, ["bucket name %r must have 3 to 63 lowercase letters, digits, '-', '_' or '.', and start and end with "
+                             "a letter or digit" % name]))
     if kind == "secret":
         return (("projects/%s/secrets/%s" % (project, name), []) if SECRET_ID_RE.match(name)
                 else (None, ["secret name %r must hold 1 to 255 letters, digits, '_' or '-'" % name]))
@@ -204,12 +218,27 @@ def _write_account(session, name, label, policy, mask):
                            idempotent=True)
 
 
+def _buckets(session):
+    return session.discovery("storage", "v1").buckets()
+
+
+def _read_bucket(session, name, label):
+    return session.execute("read", label, _buckets(session).getIamPolicy(bucket=name.rsplit("/", 1)[1], optionsRequestedPolicyVersion=3),
+                           idempotent=True)
+
+
+def _write_bucket(session, name, label, policy, _mask):
+    """Cloud Storage takes the policy itself and no mask: it replaces the bindings; its stale etag is 412 FAILED_PRECONDITION."""
+    return session.execute("set", label, _buckets(session).setIamPolicy(bucket=name.rsplit("/", 1)[1], body=policy), idempotent=True)
+
+
 # type -> (read, write) of its policy; the clients are named when called (their import may have failed, and is reported).
 ACCESS = dict(
     project=_gapic(lambda: resourcemanager_v3.ProjectsClient),
     cloud_run_service=_gapic(lambda: run_v2.ServicesClient),
     secret=_gapic(lambda: secretmanager_v1.SecretManagerServiceClient),
     service_account=(_read_account, _write_account),
+    bucket=(_read_bucket, _write_bucket),
 )
 
 
@@ -225,7 +254,7 @@ def member_problems(members, kind, what="member"):
         elif member in PUBLIC and kind == "project":
             problems.append("%s %r cannot be granted on a project: Google refuses public access to a project's roles" % (what, member))
         elif not (member in PUBLIC or PRINCIPAL_RE.match(member) or (prefix in EMAIL_KINDS and EMAIL_RE.match(rest))
-                  or (prefix == "domain" and DOMAIN_RE.match(rest))):
+                  or (prefix == "domain" and DOMAIN_RE.match(rest)) or (kind == "bucket" and prefix in PROJECT_MEMBER_KINDS and PROJECT_RE.match(rest))):
             problems.append("%s %r must be user:EMAIL, serviceAccount:EMAIL, group:EMAIL, domain:DOMAIN, principal://..., "
                             "principalSet://..., allUsers or allAuthenticatedUsers" % (what, member))
     return problems
@@ -432,8 +461,9 @@ def lockout_problem(kind, before, after, caller):
 
 # ---------------------------------------------------------------- the modules
 
-# A stale etag: IAM says 409 ABORTED (tests/fixtures/google/iam_concurrent_policy_changes.json); Terraform also
-# treats 412 FAILED_PRECONDITION as a conflict of setIamPolicy. Either is read again and rebuilt.
+# A stale etag: IAM says 409 ABORTED (tests/fixtures/google/iam_concurrent_policy_changes.json), Cloud Storage 412
+# conditionNotMet (tests/fixtures/google/storage_precondition_failed.json), FAILED_PRECONDITION by its HTTP status; Terraform
+# also treats 412 as a conflict of setIamPolicy. Either is read again and rebuilt.
 CONFLICTS = ("ABORTED", "FAILED_PRECONDITION")
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: iam_binding
-short_description: Grant or revoke roles (with optional conditions) in the IAM policy of a project, Cloud Run service, secret or service account
+short_description: Grant or revoke roles (with optional conditions) in the IAM policy of a project, Cloud Run service, secret, service account or bucket
 version_added: 0.3.0
 description:
   - Manages the members of one role binding in a resource's IAM allow policy, or of several with O(bindings). A binding
@@ -36,8 +36,11 @@ options:
   members:
     description:
       - Principals, as C(user:EMAIL), C(serviceAccount:EMAIL), C(group:EMAIL), C(domain:DOMAIN), C(principal://...),
-        C(principalSet://...), V(allUsers) or V(allAuthenticatedUsers). C(deleted:) principals are refused, and so
-        are V(allUsers) and V(allAuthenticatedUsers) on a project.
+        C(principalSet://...), V(allUsers) or V(allAuthenticatedUsers); on a bucket also its project's convenience members
+        C(projectOwner:PROJECT), C(projectEditor:PROJECT) and C(projectViewer:PROJECT). C(deleted:) principals are
+        refused, and so are V(allUsers) and V(allAuthenticatedUsers) on a project. Google allows them on a bucket (a
+        public bucket); M(orchestra.gcp.iam_audit) reports public members in the policies it reads, which do not
+        include buckets' yet.
       - Needed except with O(mode=authoritative) and O(state=absent).
     type: list
     elements: str

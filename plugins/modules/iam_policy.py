@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: iam_policy
-short_description: Set the whole IAM policy of a project, Cloud Run service, secret or service account
+short_description: Set the whole IAM policy of a project, Cloud Run service, secret, service account or bucket
 version_added: 0.3.0
 description:
   - Makes a resource's IAM allow policy hold exactly the bindings given, and on a project exactly the audit configs given
@@ -16,7 +16,8 @@ description:
   - Refuses, before any change, a policy that would remove the caller from the roles that allow setting the policy
     (on a project V(roles/owner), V(roles/resourcemanager.projectIamAdmin) and V(roles/iam.securityAdmin); on a Cloud
     Run service V(roles/owner) and V(roles/run.admin); on a secret V(roles/owner) and V(roles/secretmanager.admin); on
-    a service account V(roles/owner), V(roles/iam.serviceAccountAdmin) and V(roles/iam.securityAdmin)), unless
+    a service account V(roles/owner), V(roles/iam.serviceAccountAdmin) and V(roles/iam.securityAdmin); on a bucket
+    V(roles/owner) and V(roles/storage.admin)), unless
     O(allow_self_lockout=true). The caller is the service account of a key, or the impersonated one. Other credentials
     (a user's, Application Default Credentials of the metadata server, anonymous ones of the emulator) do not say whom
     they act as, so the policy is then refused when it removes anyone from those roles.

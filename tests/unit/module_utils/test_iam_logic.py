@@ -268,3 +268,51 @@ def test_conflicts_back_off_and_fail_clearly_after_the_bound(auth_params, monkey
     caps = [_gcp.RETRY_INITIAL * _gcp.RETRY_MULTIPLIER ** n for n in range(3)]
     assert all(0 <= pause <= cap for pause, cap in zip(pauses, caps))
     assert max(_gcp.conflict_pause(30) for _unused in range(50)) <= _gcp.RETRY_MAXIMUM
+
+
+# ---------------------------------------------------------------- Cloud Storage buckets
+
+@pytest.mark.parametrize("name", ["backups", "orchestra-prod_redis.backups", "abc", "0-9", "a" * 63, "projects/_/buckets/orchestra-backups"])
+def test_buckets_are_named_by_their_global_name(name):
+    assert _iam.resource_name(dict(type="bucket", name=name, region=None), "p1") == ("projects/_/buckets/" + name.rsplit("/", 1)[-1], [])
+
+
+BAD_BUCKETS = [
+    ("ab", "bucket name 'ab' must have 3 to 63"),
+    ("a" * 64, "must have 3 to 63"),
+    ("Backups", "bucket name 'Backups'"),
+    ("-backups", "start and end with a letter or digit"),
+    ("backups.", "start and end with a letter or digit"),
+    ("back..ups", "bucket name 'back..ups'"),
+    ("back ups", "bucket name 'back ups'"),
+    ("projects/_/buckets/Bad", "bucket name 'Bad'"),
+    ("projects/p1/buckets/backups", "neither a short name nor a full bucket name like projects/_/buckets/*"),
+    ("b/backups", "neither a short name nor a full bucket name"),
+    (None, "resource name is required for a bucket"),
+]
+
+
+@pytest.mark.parametrize("name, message", BAD_BUCKETS, ids=[m for _unused, m in BAD_BUCKETS])
+def test_bad_bucket_names_are_refused_with_the_rules(name, message):
+    found, problems = _iam.resource_name(dict(type="bucket", name=name, region=None), "p1")
+    assert found is None and any(message in problem for problem in problems), problems
+
+
+def test_a_bucket_takes_public_and_its_project_s_convenience_members_and_guards_storage_admins():
+    bucket = dict(type="bucket", name="backups", region=None)
+    members = ["allUsers", "allAuthenticatedUsers", "projectOwner:orchestra-test", "projectViewer:123456789012", CI]
+    assert _iam.binding_param_problems(binding_params(resource=bucket, role="roles/storage.objectViewer", members=members), "bucket") == []
+    assert _iam.binding_param_problems(binding_params(resource=bucket, members=["projectOwner:Not A Project"]), "bucket") != []
+    before = real("storage_bucket_iam_policy.json")
+    with_admin = dict(before, bindings=before["bindings"] + [dict(role="roles/storage.admin", members=[CI])])
+    assert "removes the caller, %s" % CI in _iam.lockout_problem("bucket", with_admin, before, CI)
+    assert _iam.lockout_problem("bucket", before, with_admin, CI) is None
+
+
+def test_a_real_bucket_policy_keeps_its_legacy_bindings_when_a_role_is_made_exact():
+    policy = real("storage_bucket_iam_policy.json")
+    key = ("roles/storage.objectAdmin", None)
+    changed = apply(policy, key, [CI], "authoritative", "present")
+    assert changed["bindings"] == policy["bindings"] + [dict(role="roles/storage.objectAdmin", members=[CI])]
+    assert _iam.policy_version(changed, policy) == 1
+    assert _iam.members_of(changed, ("roles/storage.legacyBucketReader", None)) == ["projectViewer:forseti-system-test"]
