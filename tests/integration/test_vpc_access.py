@@ -59,6 +59,14 @@ def test_a_connector_is_created_recreated_checked_and_deleted(emulated):
 
     # An unhealthy connector: the health check names it and what to do; recreate replaces it; then it is deleted.
     emulated.emulator.admin("vpcaccess/connector-state", {"name": path, "state": "ERROR"})
+    # The vpc_access role, as deploy.yml runs it before the rollout: it stops the play, naming the connector, and nothing changes.
+    before = len(emulated.emulator.log())
+    play = emulated.run([{"name": "preflight", "ansible.builtin.include_role": {"name": "orchestra.gcp.vpc_access"},
+                          "vars": {"vpc_access_connectors": [dict(moved, name=name, region="us-central1")]}},
+                         dict(name="rollout", **{"orchestra.gcp.cloud_run_service": dict(name=emulated.name("vpc"), region="{{ region }}",
+                                                                                         image=IMAGE % 1, vpc_connector=path)})])
+    assert play.rc != 0 and "connector redis-path in us-central1 is ERROR" in play.task("Stop before the rollout when a connector is not READY")["msg"]
+    assert "rollout" not in [r["_task"] for r in play.results] and emulated.emulator.log()[before:] == []
     info = {"orchestra.gcp.vpc_access_connector_info": {"name": name, "region": "{{ region }}"}}
     play = emulated.run([dict(name="sick", **info), dict(name="heal", **connector(name, recreate=True, **moved)), dict(name="healthy", **info),
                          dict(name="gone", **connector(name, state="absent")), dict(name="gone again", **connector(name, state="absent")),
