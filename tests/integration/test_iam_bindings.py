@@ -1,8 +1,9 @@
 """iam_binding, iam_policy and iam_audit_config through ansible-runner against the emulator's IAM policies of Cloud
-Run services, secrets and projects; what the policies hold is read with the official clients."""
+Run services, secrets, projects, service accounts and buckets; what the policies hold is read with the official clients."""
 
 import threading
 import time
+import uuid
 
 import httplib2
 import pytest
@@ -69,6 +70,12 @@ def accounts(backend):
                            client_options={"api_endpoint": backend.endpoint}).projects().serviceAccounts()
 
 
+def buckets(backend):
+    """Cloud Storage's buckets with google-api-python-client (api_endpoint is its base: the root and the service path)."""
+    return discovery.build("storage", "v1", static_discovery=True, http=httplib2.Http(),
+                           client_options={"api_endpoint": backend.endpoint + "/storage/v1/"}).buckets()
+
+
 def members(policy, role, condition=None):
     return sorted(m for b in policy.get("bindings", []) if b["role"] == role and b.get("condition") == condition for m in b["members"])
 
@@ -99,6 +106,9 @@ def test_bindings_per_mode_and_condition_on_a_service_and_a_secret(emulated):
     accounts(emulated).create(name="projects/%s" % emulated.project, body={"accountId": account}).execute()
     email = "%s@%s.iam.gserviceaccount.com" % (account, emulated.project)
     described = dict(UNTIL, description="the contract's end")
+    bucket = "it-backups-%s" % uuid.uuid4().hex[:6]
+    buckets(emulated).insert(project=emulated.project, body={"name": bucket}).execute()
+    backups = "serviceAccount:backup@%s.iam.gserviceaccount.com" % emulated.project
     play = emulated.run(
         four("additive", binding(on_service, INVOKER, [ADA, "user:Bob@example.com"]))
         + four("authoritative", binding(on_secret, ACCESSOR, [ADA, EVE], mode="authoritative"))
@@ -109,9 +119,11 @@ def test_bindings_per_mode_and_condition_on_a_service_and_a_secret(emulated):
         + four("account", binding({"type": "service_account", "name": account}, "roles/iam.serviceAccountUser", [ADA]))
         + four("account by email", binding({"type": "service_account", "name": email}, "roles/iam.serviceAccountUser", [BOB]))
         + four("several", {"orchestra.gcp.iam_binding": dict(resource=on_secret, bindings=[
-            {"role": MANAGER, "members": [EVE]}, {"role": ADDER, "members": [ADA], "condition": UNTIL}])}))
+            {"role": MANAGER, "members": [EVE]}, {"role": ADDER, "members": [ADA], "condition": UNTIL}])})
+        + four("bucket", binding({"type": "bucket", "name": "projects/_/buckets/" + bucket}, "roles/storage.objectAdmin", [backups],
+                                 mode="authoritative")))
     assert play.rc == 0, play.stdout
-    for label in ("additive", "authoritative", "conditional", "described", "revoked", "removed", "account", "account by email", "several"):
+    for label in ("additive", "authoritative", "conditional", "described", "revoked", "removed", "account", "account by email", "several", "bucket"):
         assert_four(play, label)
 
     # Additive: a binding of the members given, as the check predicted; the diff is that binding's.
@@ -139,6 +151,12 @@ def test_bindings_per_mode_and_condition_on_a_service_and_a_secret(emulated):
     assert play.task("account by email apply 1")["resource"] == "projects/-/serviceAccounts/" + email
     policy = accounts(emulated).getIamPolicy(resource="projects/-/serviceAccounts/" + email, options_requestedPolicyVersion=3).execute()
     assert members(policy, "roles/iam.serviceAccountUser") == [ADA, BOB]
+    # A bucket: the role made exact for the backup account alone, the legacy convenience bindings of a new bucket kept.
+    assert play.task("bucket apply 1")["resource"] == "projects/_/buckets/" + bucket
+    policy = buckets(emulated).getIamPolicy(bucket=bucket, optionsRequestedPolicyVersion=3).execute()
+    assert members(policy, "roles/storage.objectAdmin") == [backups]
+    assert members(policy, "roles/storage.legacyBucketOwner") == ["projectEditor:" + emulated.project, "projectOwner:" + emulated.project]
+    assert members(policy, "roles/storage.legacyBucketReader") == ["projectViewer:" + emulated.project]
 
 
 @pytest.mark.one_core
@@ -219,6 +237,10 @@ def test_bad_input_is_refused_before_any_change(emulated):
             {"log_type": "DATA_READ"}, {"log_type": "DATA_READ"}]}}, "log type DATA_READ is listed twice"),
         ("a role twice in a policy", {"orchestra.gcp.iam_policy": {"resource": on_secret, "bindings": [
             {"role": ACCESSOR, "members": [ADA]}, {"role": ACCESSOR, "members": [BOB]}]}}, "bindings name role " + ACCESSOR + " more than once"),
+        ("bad bucket name", binding({"type": "bucket", "name": "Redis_Backups"}, "roles/storage.objectAdmin", [ADA]),
+         "bucket name 'Redis_Backups' must have 3 to 63"),
+        ("bucket in a project", binding({"type": "bucket", "name": "projects/p/buckets/backups"}, "roles/storage.objectAdmin", [ADA]),
+         "nor a full bucket name like projects/_/buckets/*"),
         ("a role twice in a task", {"orchestra.gcp.iam_binding": {"resource": on_secret, "bindings": [
             {"role": ACCESSOR, "members": [ADA]}, {"role": ACCESSOR, "members": [BOB], "state": "absent"}]}},
          "bindings name role " + ACCESSOR + " more than once"),
