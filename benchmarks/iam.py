@@ -19,11 +19,9 @@ wall time against the baseline's first run of the same repeat (the median over t
 import argparse
 import datetime
 import statistics
-import tempfile
-import time
 from pathlib import Path
 
-from run import IMAGE, PROJECT, REGION, Emulator, Runner, goal, machine
+from run import IMAGE, PROJECT, REGION, Runner, goal, machine, publish, started_emulator
 
 RESOURCES_PER_TYPE = 3
 ROLES = {
@@ -135,21 +133,11 @@ def main():
     parser.add_argument("--output", type=Path, help="also write the report (Markdown) to this file")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="orchestra-bench-") as tmp:
-        emulator = Emulator(Path(tmp) / "emulator")
-        emulator.cli("start")
-        try:
-            runner = Runner(Path(tmp), emulator)
-            repeats = [repeat_once(runner, emulator, index) for index in range(args.repeat)]
-        finally:
-            emulator.cli("stop")
-    text = report(args, repeats)
-    print(text)
-    if args.output:
-        args.output.write_text(text)
+    with started_emulator() as (emulator, work):
+        runner = Runner(work, emulator)
+        repeats = [repeat_once(runner, emulator, index) for index in range(args.repeat)]
+    publish(report(args, repeats), args.output)
 
 
 if __name__ == "__main__":
-    started = time.monotonic()
     main()
-    print("benchmarks/iam.py took %.0f s" % (time.monotonic() - started))

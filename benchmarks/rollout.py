@@ -19,10 +19,9 @@ import datetime
 import json
 import re
 import statistics
-import tempfile
 from pathlib import Path
 
-from run import REPO, Emulator, Runner, goal, machine
+from run import REPO, Runner, goal, machine, publish, started_emulator
 
 PROJECT = "orchestra-bench"
 IMAGE = "us-docker.pkg.dev/orchestra-bench/app/ai-orchestra:%s"
@@ -136,20 +135,12 @@ def main():
     if max(args.steps) > len(PERCENTS) or max(args.regions) > len(REGIONS):
         parser.error("at most %d steps and %d regions" % (len(PERCENTS), len(REGIONS)))
 
-    with tempfile.TemporaryDirectory(prefix="orchestra-bench-") as tmp:
-        emulator = Emulator(Path(tmp) / "emulator")
-        emulator.cli("start")
-        try:
-            deploys = Deploys(Runner(Path(tmp), emulator), emulator)
-            mutations = bench_mutations(deploys, args.steps)
-            restore = bench_restore(deploys, args.repeat)
-            fanout = bench_fanout(deploys, args.regions, args.repeat)
-        finally:
-            emulator.cli("stop")
-    text = report(args, mutations, restore, fanout)
-    print(text)
-    if args.output:
-        args.output.write_text(text)
+    with started_emulator() as (emulator, work):
+        deploys = Deploys(Runner(work, emulator), emulator)
+        mutations = bench_mutations(deploys, args.steps)
+        restore = bench_restore(deploys, args.repeat)
+        fanout = bench_fanout(deploys, args.regions, args.repeat)
+    publish(report(args, mutations, restore, fanout), args.output)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,6 @@ import datetime
 import json
 import re
 import statistics
-import tempfile
 import threading
 import time
 import urllib.request
@@ -49,7 +48,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import run_v2
 from orchestra_emulator.projects import project_number
 
-from run import IMAGE, PROJECT, Emulator, Runner, goal, machine
+from run import IMAGE, PROJECT, Runner, goal, machine, publish, started_emulator
 
 SERVICES = ["consumer-a", "consumer-b"]
 REGIONS = ["us-central1", "europe-west1"]
@@ -237,19 +236,11 @@ def main():
     parser.add_argument("--output", type=Path, help="also write the report (Markdown) to this file")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="orchestra-bench-") as tmp:
-        emulator = Emulator(Path(tmp) / "emulator")
-        emulator.cli("start")
-        try:
-            configure(emulator, EMULATOR_CONFIG)
-            runner = Runner(Path(tmp), emulator)
-            runs = [rotate(runner, emulator, index, args) for index in range(args.repeat)]
-        finally:
-            emulator.cli("stop")
-    text = report(args, runs)
-    print(text)
-    if args.output:
-        args.output.write_text(text)
+    with started_emulator() as (emulator, work):
+        configure(emulator, EMULATOR_CONFIG)
+        runner = Runner(work, emulator)
+        runs = [rotate(runner, emulator, index, args) for index in range(args.repeat)]
+    publish(report(args, runs), args.output)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ ansible-playbook, so start-up and the one-time imports cancel out.
 """
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -78,6 +79,25 @@ class Emulator:
         request = urllib.request.Request(self.endpoint + "/_emulator/" + path, method=method, data=b"{}" if method == "POST" else None)
         with urllib.request.urlopen(request, timeout=10) as answer:
             return json.load(answer)
+
+
+@contextlib.contextmanager
+def started_emulator():
+    """(emulator, work directory): the local emulator started on a free port with a fresh state, stopped at the end."""
+    with tempfile.TemporaryDirectory(prefix="orchestra-bench-") as tmp:
+        emulator = Emulator(Path(tmp) / "emulator")
+        emulator.cli("start")
+        try:
+            yield emulator, Path(tmp)
+        finally:
+            emulator.cli("stop")
+
+
+def publish(text, output):
+    """Print a report, and write it to ``output`` when one is given."""
+    print(text)
+    if output:
+        output.write_text(text)
 
 
 class Runner:
@@ -220,21 +240,13 @@ def main():
     parser.add_argument("--output", type=Path, help="also write the report (Markdown) to this file")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="orchestra-bench-") as tmp:
-        emulator = Emulator(Path(tmp) / "emulator")
-        emulator.cli("start")
-        try:
-            runner = Runner(Path(tmp), emulator)
-            runner.run(runner.playbook([module_task("cloud_run_service", READ_TASKS["cloud_run_service"][0])]))
-            calls = bench_calls(runner, emulator)
-            debug, rows = bench_per_task(runner, args)
-            deploy = bench_deploy(runner, emulator, args)
-        finally:
-            emulator.cli("stop")
-    text = report(args, debug, rows, deploy, calls)
-    print(text)
-    if args.output:
-        args.output.write_text(text)
+    with started_emulator() as (emulator, work):
+        runner = Runner(work, emulator)
+        runner.run(runner.playbook([module_task("cloud_run_service", READ_TASKS["cloud_run_service"][0])]))
+        calls = bench_calls(runner, emulator)
+        debug, rows = bench_per_task(runner, args)
+        deploy = bench_deploy(runner, emulator, args)
+    publish(report(args, debug, rows, deploy, calls), args.output)
 
 
 if __name__ == "__main__":

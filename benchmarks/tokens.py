@@ -12,14 +12,13 @@ import argparse
 import datetime
 import json
 import sys
-import tempfile
 import urllib.request
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from run import PROJECT, REGION, Emulator, Runner, goal, machine
+from run import PROJECT, REGION, Runner, goal, machine, publish, started_emulator
 
 TARGET = "deployer@%s.iam.gserviceaccount.com" % PROJECT
 
@@ -55,21 +54,16 @@ def main():
     args = parser.parse_args()
 
     rows = []
-    with tempfile.TemporaryDirectory(prefix="orchestra-tokens-") as tmp:
-        emulator = Emulator(Path(tmp) / "emulator")
-        emulator.cli("start")
-        try:
-            post(emulator, "auth", {"check_tokens": True})
-            runner = Runner(Path(tmp), emulator)
-            key = write_key(Path(tmp) / "key.json", emulator)
-            for label, auth, minimum in (("service-account key", {}, 1),
-                                         ("key impersonating a service account", {"impersonate_service_account": TARGET}, 2)):
-                task = {"orchestra.gcp.cloud_run_service_info": dict(name="absent", region=REGION, service_account_file=key, **auth)}
-                off, off_seconds = token_round_trips(runner, emulator, [task] * args.tasks, "off")
-                on, on_seconds = token_round_trips(runner, emulator, [task] * args.tasks, "run")
-                rows.append((label, minimum, off, on, off_seconds, on_seconds))
-        finally:
-            emulator.cli("stop")
+    with started_emulator() as (emulator, work):
+        post(emulator, "auth", {"check_tokens": True})
+        runner = Runner(work, emulator)
+        key = write_key(work / "key.json", emulator)
+        for label, auth, minimum in (("service-account key", {}, 1),
+                                     ("key impersonating a service account", {"impersonate_service_account": TARGET}, 2)):
+            task = {"orchestra.gcp.cloud_run_service_info": dict(name="absent", region=REGION, service_account_file=key, **auth)}
+            off, off_seconds = token_round_trips(runner, emulator, [task] * args.tasks, "off")
+            on, on_seconds = token_round_trips(runner, emulator, [task] * args.tasks, "run")
+            rows.append((label, minimum, off, on, off_seconds, on_seconds))
 
     lines = ["# Token round trips per run", "",
              "%s. %s; `benchmarks/tokens.py --tasks %d`." % (datetime.date.today().isoformat(), machine(), args.tasks), "",
@@ -82,10 +76,7 @@ def main():
         lines.append("| %s | %d | %d | %d | %.1f | %.2f | %.2f | %.1f / %.1f | %s |" % (
             label, minimum, off, on, off / float(on), off / float(args.tasks), on / float(args.tasks), off_seconds, on_seconds,
             goal(on == minimum)))
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.output:
-        args.output.write_text(text)
+    publish("\n".join(lines) + "\n", args.output)
 
 
 if __name__ == "__main__":
