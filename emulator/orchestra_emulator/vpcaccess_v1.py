@@ -74,9 +74,7 @@ class VpcAccessV1(EmulatedApi):
         name = f"{parent}/connectors/{connector_id}"
         connector = _with_defaults(request.body)
         with self._store.mutate() as data:
-            connectors = _connectors(data)
-            for other in list(connectors):  # a connector whose delete is done is gone, its name and range free
-                _entry_or_none(data, other)
+            connectors = _settle(data)  # a connector whose delete is done is gone, its name and range free
             if name in connectors:
                 raise already_exists(f"Connector {name} already exists.")
             _check_range(connector, name, connectors)
@@ -85,14 +83,14 @@ class VpcAccessV1(EmulatedApi):
             return self._operation(data, parent, "CreateConnector", name, ready)
 
     def get(self, request):
-        with self._store.mutate() as data:
-            return copy.deepcopy(_entry(data, _name(request.variables))["connector"])
+        with self._store.lock:
+            return copy.deepcopy(_entry(self._settled(), _name(request.variables))["connector"])
 
     def list(self, request):
         parent = _parent(request.variables)
-        with self._store.mutate() as data:
-            names = sorted(name for name in _connectors(data) if name.startswith(parent + "/"))
-            connectors = [copy.deepcopy(_entry(data, name)["connector"]) for name in names if _entry_or_none(data, name)]
+        with self._store.lock:
+            connectors = [copy.deepcopy(entry["connector"]) for name, entry in sorted(_connectors(self._settled()).items())
+                          if name.startswith(parent + "/")]
         page, next_token = paging.page(connectors, request.query.get("pageSize"), request.query.get("pageToken"))
         return {"connectors": page, "nextPageToken": next_token}
 
@@ -124,6 +122,14 @@ class VpcAccessV1(EmulatedApi):
             entry["connector"]["state"] = DELETING
             entry["settleAt"] = done_time(data)
             return self._operation(data, _parent(request.variables), "DeleteConnector", name, typed("google.protobuf.Empty", {}))
+
+    def _settled(self):
+        """The state with every connector whose operation is over settled; use it under the store's lock. A read
+        writes the state only when an operation ended since the last one."""
+        if any(entry["settleAt"] is not None and time.time() >= entry["settleAt"] for entry in _connectors(self._store.data).values()):
+            with self._store.mutate() as data:
+                _settle(data)
+        return self._store.data
 
     def _operation(self, data, parent, method, target, response):
         metadata = typed(f"{PACKAGE}.OperationMetadata", {"createTime": _timestamp(time.time()), "method": f"{PACKAGE}.VpcAccessService.{method}",
@@ -211,6 +217,13 @@ def _entry_or_none(data, name):
         entry["connector"]["state"] = _TRANSIENT.get(entry["connector"]["state"], entry["connector"]["state"])
         entry["settleAt"] = None
     return entry
+
+
+def _settle(data):
+    """Every connector settled (see _entry_or_none); returns them."""
+    for name in list(_connectors(data)):
+        _entry_or_none(data, name)
+    return _connectors(data)
 
 
 def _entry(data, name):
