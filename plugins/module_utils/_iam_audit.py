@@ -71,6 +71,8 @@ def _resource_option(resource):
         return "{type: cloud_run_service, name: %s, region: %s}" % (parts[5], parts[3])
     if parts[2] == "serviceAccounts":
         return "{type: service_account, name: %s}" % parts[3]
+    if parts[2] == "buckets":
+        return "{type: bucket, name: %s}" % parts[3]
     return "{type: secret, name: %s}" % parts[3]
 
 
@@ -162,7 +164,7 @@ def findings(state, p, now):
         found += policy_findings(entry["account"]["name"], entry["policy"], p) + key_findings(entry["account"], entry["keys"], p, now)
     for entry in state["services"]:
         found += service_findings(entry["service"], entry["policy"], p)
-    for entry in state["secrets"]:
+    for entry in state["secrets"] + state["buckets"]:
         found += policy_findings(entry["name"], entry["policy"], p)
     return sorted(found, key=lambda f: (SEVERITIES.index(f["severity"]), f["rule"], f["resource"], f["principal"] or "", f["role"] or ""))
 
@@ -182,13 +184,15 @@ def _json(message):
 
 
 def read_project(session):
-    """The project's policy, service accounts with their user-managed keys, Cloud Run services in the regions and the
-    secrets (those named, or all), each with its policy (service accounts too: who may act as them), as Google's JSON."""
+    """The project's policy, service accounts with their user-managed keys, Cloud Run services in the regions, the secrets
+    (those named, or all) and the Cloud Storage buckets, each with its policy (service accounts too: who may act as them),
+    as Google's JSON."""
     p, project = session.params, session.project
     accounts = _accounts(session)
     listed = session.execute_all("list", "the service accounts of project %s" % project,
                                  lambda token: accounts.list(name="projects/" + project, pageToken=token), "accounts")
-    state = dict(project=project, policy=_policy(session, "project", "projects/" + project), accounts=[], services=[], secrets=[])
+    state = dict(project=project, policy=_policy(session, "project", "projects/" + project), accounts=[], services=[], secrets=[],
+                 buckets=[])
     for account in listed:
         keys = session.execute("list keys of", "service account %s" % account["email"],
                                accounts.keys().list(name=account["name"], keyTypes="USER_MANAGED"), idempotent=True)
@@ -205,6 +209,10 @@ def read_project(session):
     else:
         names = ["projects/%s/secrets/%s" % (project, name) for name in p["secrets"]]
     state["secrets"] = [dict(name=name, policy=_policy(session, "secret", name)) for name in names]
+    buckets = session.execute_all("list", "the Cloud Storage buckets of project %s" % project,
+                                  lambda token: session.discovery("storage", "v1").buckets().list(project=project, pageToken=token), "items")
+    state["buckets"] = [dict(name="projects/_/buckets/" + b["name"], policy=_policy(session, "bucket", "projects/_/buckets/" + b["name"]))
+                        for b in buckets]
     return state
 
 
@@ -216,5 +224,5 @@ def audit(session):
                    service_accounts=sorted(e["account"]["email"] for e in state["accounts"]),
                    user_managed_keys=sum(len(e["keys"]) for e in state["accounts"]),
                    cloud_run_services=sorted(e["service"]["name"] for e in state["services"]),
-                   secrets=sorted(e["name"] for e in state["secrets"]))
+                   secrets=sorted(e["name"] for e in state["secrets"]), buckets=sorted(e["name"] for e in state["buckets"]))
     return dict(changed=False, findings=found, counts=counts(found), audited=audited)

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: iam_audit
-short_description: Audit the IAM of a project, its service account keys, Cloud Run services and secrets
+short_description: Audit the IAM of a project, its service account keys, Cloud Run services, secrets and buckets
 version_added: 0.3.0
 description:
   - Reads the project's IAM policy (at version 3), its service accounts with their user-managed keys and their IAM
-    policies (who may act as them), the Cloud Run services of O(regions) and the secrets (O(secrets), or all), each
-    service and secret with its IAM policy, and
+    policies (who may act as them), the Cloud Run services of O(regions), the secrets (O(secrets), or all) and the Cloud
+    Storage buckets, each service, secret and bucket with its IAM policy, and
     returns what it finds wrong, each finding with its severity, the resource, the principal, the role, what it is and
     how to fix it. It never changes anything.
   - Findings, by rule; V(basic_role) - a basic role granted on the project (V(roles/owner) critical, V(roles/editor)
@@ -164,6 +164,10 @@ audited:
       elements: str
     secrets:
       description: The full names of the secrets audited.
+      type: list
+      elements: str
+    buckets:
+      description: The Cloud Storage buckets audited, as C(projects/_/buckets/NAME).
       type: list
       elements: str
 """

@@ -39,8 +39,7 @@ options:
         C(principalSet://...), V(allUsers) or V(allAuthenticatedUsers); on a bucket also its project's convenience members
         C(projectOwner:PROJECT), C(projectEditor:PROJECT) and C(projectViewer:PROJECT). C(deleted:) principals are
         refused, and so are V(allUsers) and V(allAuthenticatedUsers) on a project. Google allows them on a bucket (a
-        public bucket); M(orchestra.gcp.iam_audit) reports public members in the policies it reads, which do not
-        include buckets' yet.
+        public bucket), and M(orchestra.gcp.iam_audit) reports them there.
       - Needed except with O(mode=authoritative) and O(state=absent).
     type: list
     elements: str

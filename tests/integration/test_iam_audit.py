@@ -11,7 +11,7 @@ from google.iam.v1 import iam_policy_pb2, options_pb2
 
 from conftest import REPO
 from test_cloud_run_service import IMAGE
-from test_iam_bindings import accounts, grant, live, make_secret, policy_client
+from test_iam_bindings import accounts, buckets, grant, live, make_secret, policy_client
 from test_rotation import client as secret_manager
 
 OWNER = "user:owner@example.com"  # the emulator's owner of a new project
@@ -76,6 +76,11 @@ def test_the_audit_reports_one_of_each_finding_fails_at_fail_at_and_passes_once_
     secret, secret_path = make_secret(emulated)
     grant(emulated, "secret", secret_path, [{"role": ACCESSOR, "members": ["allAuthenticatedUsers"]}])
     listed = secret_manager(emulated).get_secret(name=secret_path).name  # Google names it by the project's number
+    bucket = emulated.name("backups")
+    buckets(emulated).insert(project=emulated.project, body={"name": bucket}).execute()
+    public = buckets(emulated).getIamPolicy(bucket=bucket).execute()
+    public["bindings"].append({"role": "roles/storage.objectViewer", "members": ["allUsers"]})
+    buckets(emulated).setIamPolicy(bucket=bucket, body=public).execute()
 
     reports = tmp_path / "reports"
     inventory = yaml.safe_dump({"gcp": {"hosts": {"localhost": {
@@ -98,11 +103,12 @@ def test_the_audit_reports_one_of_each_finding_fails_at_fail_at_and_passes_once_
     play, report, path = audit()
     assert play.rc != 0
     result = play.task("Audit the IAM of the project")
-    assert not result["changed"] and result["counts"] == {"critical": 1, "high": 5, "medium": 2, "low": 1}
+    assert not result["changed"] and result["counts"] == {"critical": 2, "high": 5, "medium": 2, "low": 1}
     key_name = key["name"]
     account = "serviceAccount:" + created["email"]
     assert sections(report) == {
-        "critical": [("public_access", listed, "allAuthenticatedUsers", ACCESSOR)],
+        "critical": [("public_access", listed, "allAuthenticatedUsers", ACCESSOR),
+                     ("public_access", "projects/_/buckets/" + bucket, "allUsers", "roles/storage.objectViewer")],
         "high": [("basic_role", project, ADA, "roles/editor"), ("other_environment", project, DEV_DEPLOYER, "roles/logging.viewer"),
                  ("other_environment", created["name"], DEV_DEPLOYER, "roles/iam.serviceAccountUser"),
                  ("project_wide_impersonation", project, BOB, "roles/iam.serviceAccountTokenCreator"),
@@ -110,10 +116,10 @@ def test_the_audit_reports_one_of_each_finding_fails_at_fail_at_and_passes_once_
         "medium": [("ingress_all", worker_path, "", ""), ("service_account_key", key_name, account, "")],
         "low": [("basic_role", project, AUDITORS, "roles/viewer")],
     }
-    assert report.startswith("# IAM audit of %s\n" % emulated.project) and "Fails at: high.\ncritical: 1, high: 5, medium: 2, low: 1.\n" in report
+    assert report.startswith("# IAM audit of %s\n" % emulated.project) and "Fails at: high.\ncritical: 2, high: 5, medium: 2, low: 1.\n" in report
     assert "1 service accounts with 1 user-managed keys;\n2 Cloud Run services in %s;\n1 secrets." % emulated.region in report
     failed = play.task("Fail on findings at or above fail_at")
-    assert failed["_failed"] and failed["msg"].startswith("6 finding(s) at or above high in project %s (report: %s)" % (emulated.project, path))
+    assert failed["_failed"] and failed["msg"].startswith("7 finding(s) at or above high in project %s (report: %s)" % (emulated.project, path))
     assert "ingress" not in failed["msg"] and "user-managed key" not in failed["msg"]  # medium: under fail_at
     stats = play.task("Hand the audit to AWX")["ansible_stats"]["data"]["iam_audit"][emulated.project]
     assert (stats["counts"], stats["passed"], stats["report"], stats["fail_at"]) == (result["counts"], False, str(path), "high")
@@ -122,6 +128,8 @@ def test_the_audit_reports_one_of_each_finding_fails_at_fail_at_and_passes_once_
     revoke(emulated, "project", project, [ADA, AUDITORS, BOB, DEV_DEPLOYER])
     revoke(emulated, "secret", secret_path, ["allAuthenticatedUsers"])
     iam.setIamPolicy(resource=created["name"], body={"policy": {}}).execute()
+    public["bindings"].pop()
+    buckets(emulated).setIamPolicy(bucket=bucket, body=dict(public, etag=buckets(emulated).getIamPolicy(bucket=bucket).execute()["etag"])).execute()
     revoke(emulated, "cloud_run_service", worker_path, ["allUsers"])
     iam.keys().delete(name=key_name).execute()
     internal = emulated.services.get_service(name=worker_path)

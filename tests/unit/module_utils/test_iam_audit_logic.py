@@ -62,7 +62,8 @@ def clean():
                           dict(service=service("worker", "INGRESS_TRAFFIC_INTERNAL_ONLY"), policy=real("run_v2_iam_policy_empty.json"))],
                 secrets=[dict(name="projects/%s/secrets/redis-password" % PROJECT, policy={
                     "etag": "BwYB", "bindings": [{"role": "roles/secretmanager.secretAccessor",
-                                                  "members": ["serviceAccount:api@%s.iam.gserviceaccount.com" % PROJECT]}]})])
+                                                  "members": ["serviceAccount:api@%s.iam.gserviceaccount.com" % PROJECT]}]})],
+                buckets=[dict(name="projects/_/buckets/orchestra-backups", policy=real("storage_bucket_iam_policy.json"))])
 
 
 def clean_params():
@@ -96,12 +97,14 @@ def test_one_of_each_finding_is_found_with_its_severity_the_most_severe_first():
     secret = state["secrets"][0]
     secret["policy"]["bindings"].append({"role": "roles/secretmanager.secretAccessor", "members": ["allUsers"]})
     state["accounts"][0]["policy"]["bindings"].append({"role": "roles/iam.serviceAccountTokenCreator", "members": ["allAuthenticatedUsers"]})
+    state["buckets"][0]["policy"]["bindings"].append({"role": "roles/storage.objectViewer", "members": ["allUsers"]})
     worker_name, secret_name, keys = worker["service"]["name"], secret["name"], state["accounts"][0]["account"]["name"] + "/keys/"
     account_name = state["accounts"][0]["account"]["name"]
     deployer = "serviceAccount:deployer@%s.iam.gserviceaccount.com" % PROJECT
 
     assert found(state, clean_params()) == [
         ("critical", "basic_role", project, "user:ada@example.com", "roles/owner"),
+        ("critical", "public_access", "projects/_/buckets/orchestra-backups", "allUsers", "roles/storage.objectViewer"),
         ("critical", "public_access", secret_name, "allUsers", "roles/secretmanager.secretAccessor"),
         ("critical", "public_access", account_name, "allAuthenticatedUsers", "roles/iam.serviceAccountTokenCreator"),
         ("high", "basic_role", project, "serviceAccount:1050123458401-compute@developer.gserviceaccount.com", "roles/editor"),
@@ -115,7 +118,7 @@ def test_one_of_each_finding_is_found_with_its_severity_the_most_severe_first():
         ("medium", "service_account_key", keys + "2024-08-20", deployer, None),
         ("low", "basic_role", project, "group:auditors@example.com", "roles/viewer"),
     ]
-    assert _iam_audit.counts(_iam_audit.findings(state, clean_params(), NOW)) == {"critical": 3, "high": 7, "medium": 2, "low": 1}
+    assert _iam_audit.counts(_iam_audit.findings(state, clean_params(), NOW)) == {"critical": 4, "high": 7, "medium": 2, "low": 1}
 
 
 def test_each_finding_says_what_and_how_to_fix_it():
