@@ -1,6 +1,7 @@
 """vpc_access_connector and vpc_access_connector_info, and Direct VPC egress through cloud_run_service, driven through
 ansible-runner against the emulator's Serverless VPC Access and Cloud Run."""
 
+import pytest
 from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import vpcaccess_v1
@@ -79,6 +80,7 @@ def test_a_connector_is_created_recreated_checked_and_deleted(emulated):
     assert not play.task("missing")["exists"] and "does not exist: create it" in play.task("missing")["problem"]
 
 
+@pytest.mark.one_core  # cloud_run_service's paths through Ansible are walked on every core by its own scenarios
 def test_a_service_uses_direct_vpc_egress(emulated):
     name = emulated.name("vpc")
     interfaces = [{"network": "orchestra", "subnetwork": "orchestra-run", "tags": ["orchestra"]}]
