@@ -13,6 +13,7 @@ import requests
 import yaml
 
 from conftest import REPO, routed
+from test_iam_bindings import accounts
 from test_secrets import client as secret_manager
 
 
@@ -23,9 +24,10 @@ def recap(stdout):
 
 
 # What a first deploy changes besides the regions: the declared secret created, its first value added, the service
-# accounts created and their bindings applied (each a task of its own), and the Serverless VPC Access connector the
-# local service reaches Redis through created (its health check changes nothing).
-SETUP_CHANGES = 5
+# accounts created, CI's workload identity pool, its GitHub provider and the deployer's binding for it, the bindings
+# applied (each a task of its own), and the Serverless VPC Access connector the local service reaches Redis through
+# created (its health check changes nothing).
+SETUP_CHANGES = 8
 # What a first deploy changes in each region: the service created, and its invoker binding.
 REGION_CHANGES = 2
 
@@ -75,6 +77,11 @@ def test_deploy_then_redeploy_changes_nothing(emulated):
     accessors = [b for b in secrets.get_iam_policy(request={"resource": secret.name}).bindings
                  if b.role == "roles/secretmanager.secretAccessor"]
     assert [list(b.members) for b in accessors] == [["serviceAccount:" + runtime]]
+    # CI deploys as the deployer through Workload Identity Federation: only the repository's workflows may act as it.
+    deployer = "projects/%s/serviceAccounts/orchestra-deployer@%s.iam.gserviceaccount.com" % (emulated.project, emulated.project)
+    (federated,) = accounts(emulated).getIamPolicy(resource=deployer).execute()["bindings"]
+    assert federated["role"] == "roles/iam.workloadIdentityUser" and len(federated["members"]) == 1
+    assert federated["members"][0].endswith("/workloadIdentityPools/orchestra-ci/attribute.repository/ai-orchestra/ai-orchestra")
     invokers = emulated.services.get_iam_policy(request={"resource": service.name}).bindings
     assert [(b.role, list(b.members)) for b in invokers] == [
         ("roles/run.invoker", ["serviceAccount:orchestra-deployer@%s.iam.gserviceaccount.com" % emulated.project])]
