@@ -34,6 +34,9 @@ DOCUMENT = "storage.v1"
 SELF_LINK = "https://www.googleapis.com/storage/v1/b/"
 MULTI_REGIONS = frozenset({"US", "EU", "ASIA"})
 MAX_RESULTS = 1000
+# https://cloud.google.com/storage/docs/soft-delete: a new bucket's soft delete policy keeps deleted objects 7 days
+# (recorded as "604800" with an effectiveTime in storage_bucket_insert.json).
+DEFAULT_SOFT_DELETE = "604800"
 # https://cloud.google.com/storage/docs/buckets#naming: 3 to 63 lowercase letters, digits, '-', '_' and '.',
 # starting and ending with a letter or digit (names with dots may have up to 222 characters: not served here).
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
@@ -73,7 +76,8 @@ def _storage_errors(call):
 
 class _StorageDocument(Api):
     """The discovery document, its request checks answering in Storage's shape. Storage is no proto3 JSON front
-    end: a field set to its default is kept, in requests and answers (`"enabled": false` is recorded)."""
+    end: a field set to its default is kept, in requests and answers (`"enabled": false` is recorded), and so is a
+    null one."""
 
     def __init__(self, name, proto_package):
         super().__init__(name, proto_package)
@@ -82,6 +86,12 @@ class _StorageDocument(Api):
 
     def _is_default(self, prop, value):
         return False
+
+    def _decode_message(self, schema, value, path, ref=None):
+        """A null field is kept: a PATCH clears the field it names (a retention policy is removed so)."""
+        decoded = super()._decode_message(schema, value, path, ref)
+        decoded.update({key: None for key, item in value.items() if item is None})
+        return decoded
 
 
 def counter_etag(count):
@@ -123,6 +133,7 @@ class StorageV1(EmulatedApi):
             prefix + "list": (self.list, None),
             prefix + "patch": (self.patch, ""),
             prefix + "delete": (self.delete, None),
+            prefix + "lockRetentionPolicy": (self.lock_retention_policy, None),
             # google.iam.v1's requests carry what Storage's carry in other places: the policy methods get them there.
             prefix + "getIamPolicy": (lambda request: policy[prefix + "getIamPolicy"][0](dataclasses.replace(
                 request, query={"options.requestedPolicyVersion": request.query.get("optionsRequestedPolicyVersion", 0)})), None),
@@ -139,7 +150,7 @@ class StorageV1(EmulatedApi):
                 "bindings": [{"role": role, "members": [f"{member}:{project}" for member in members]} for role, members in LEGACY]}
 
     def insert(self, request):
-        project, sent = request.query.get("project", ""), request.body
+        project, sent = request.query.get("project", ""), {field: value for field, value in request.body.items() if value is not None}
         name = sent.get("name", "")
         if not project:
             raise StorageError(400, "Required parameter: project")
@@ -153,6 +164,8 @@ class StorageV1(EmulatedApi):
                   "rpo": "DEFAULT", "etag": counter_etag(1)}
         bucket.setdefault("iamConfiguration", {}).setdefault("uniformBucketLevelAccess", {"enabled": False})
         bucket["iamConfiguration"].setdefault("publicAccessPrevention", "inherited")
+        bucket.setdefault("softDeletePolicy", {"retentionDurationSeconds": DEFAULT_SOFT_DELETE})
+        _fill_policies(bucket, {}, now)
         with self._store.mutate() as data:
             existing = _buckets(data).get(name)
             if existing:
@@ -186,14 +199,27 @@ class StorageV1(EmulatedApi):
         with self._store.mutate() as data:
             bucket = _bucket(data, request.variables["bucket"])
             _check_metageneration(bucket, request.query)
+            _check_locked(bucket, sent)
+            before, now = copy.deepcopy(bucket), _now()
             for field, value in sent.items():
                 if field == "labels":
                     bucket.setdefault("labels", {}).update(value)
+                elif value is None or field == "lifecycle" and not value.get("rule"):
+                    bucket.pop(field, None)
                 elif field not in ("kind", "id", "selfLink", "projectNumber", "timeCreated", "metageneration", "etag", "locationType", "location"):
                     bucket[field] = copy.deepcopy(value)
-            metageneration = int(bucket["metageneration"]) + 1
-            bucket.update(metageneration=str(metageneration), etag=counter_etag(metageneration), updated=_now())
-            return copy.deepcopy(bucket)
+            _fill_policies(bucket, before, now)
+            return _next_metageneration(bucket, now)
+
+    def lock_retention_policy(self, request):
+        """Locks the retention policy for good; `ifMetagenerationMatch` is required (the document says so)."""
+        with self._store.mutate() as data:
+            bucket = _bucket(data, request.variables["bucket"])
+            _check_metageneration(bucket, request.query)
+            if not bucket.get("retentionPolicy"):
+                raise StorageError(400, "Bucket %s has no retention policy to lock." % bucket["name"])
+            bucket["retentionPolicy"]["isLocked"] = True
+            return _next_metageneration(bucket, _now())
 
     def delete(self, request):
         with self._store.mutate() as data:
@@ -223,6 +249,32 @@ def _check_metageneration(bucket, query):
     match, not_match = query.get("ifMetagenerationMatch"), query.get("ifMetagenerationNotMatch")
     if match is not None and str(match) != bucket["metageneration"] or not_match is not None and str(not_match) == bucket["metageneration"]:
         raise StorageError(412, PRECONDITION)
+
+
+def _fill_policies(bucket, before, now):
+    """What Google fills in the policies sent: a retention policy's `effectiveTime` and `isLocked` (its locked state kept
+    across PATCHes), a soft delete policy's `effectiveTime` while its duration is not 0 (recorded without one at 0)."""
+    for field, duration in (("retentionPolicy", "retentionPeriod"), ("softDeletePolicy", "retentionDurationSeconds")):
+        policy, kept = bucket.get(field), before.get(field) or {}
+        if policy:
+            policy.pop("effectiveTime", None)
+            if policy.get(duration, "0") != "0":
+                policy["effectiveTime"] = kept["effectiveTime"] if kept.get(duration) == policy[duration] and "effectiveTime" in kept else now
+    if bucket.get("retentionPolicy"):
+        bucket["retentionPolicy"]["isLocked"] = (before.get("retentionPolicy") or {}).get("isLocked", False)
+
+
+def _check_locked(bucket, sent):
+    """A locked retention policy is never shortened nor removed: PERMISSION_DENIED, as storage.v1.json's Bucket says."""
+    policy = bucket.get("retentionPolicy") or {}
+    if policy.get("isLocked") and "retentionPolicy" in sent and int((sent["retentionPolicy"] or {}).get("retentionPeriod", 0)) < int(policy["retentionPeriod"]):
+        raise StorageError(403, "The retention policy of bucket %s is locked: it cannot be shortened or removed." % bucket["name"])
+
+
+def _next_metageneration(bucket, now):
+    metageneration = int(bucket["metageneration"]) + 1
+    bucket.update(metageneration=str(metageneration), etag=counter_etag(metageneration), updated=now)
+    return copy.deepcopy(bucket)
 
 
 def _now():

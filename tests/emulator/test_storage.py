@@ -48,7 +48,9 @@ def same_shape(body, fixture_name):
 def test_buckets_are_inserted_read_listed_patched_and_deleted_as_google_answers(storage, emulator):
     created = storage.buckets().insert(project=PROJECT, body={"name": BUCKET, "location": "europe-west1", "labels": {"env": "dev"}}).execute()
     real = fixture("storage_bucket_insert.json")
-    assert set(real) - set(created) <= {"softDeletePolicy", "lifecycle", "versioning"}  # fields the recorded request sent or Google adds
+    assert set(real) - set(created) <= {"lifecycle", "versioning"}  # fields the recorded request sent
+    assert created["softDeletePolicy"]["retentionDurationSeconds"] == real["softDeletePolicy"]["retentionDurationSeconds"]  # Google's 7 days
+    assert set(created["softDeletePolicy"]) == set(real["softDeletePolicy"])
     assert (created["kind"], created["id"], created["name"], created["metageneration"], created["etag"]) == ("storage#bucket", BUCKET, BUCKET, "1", "CAE=")
     assert (created["location"], created["locationType"], created["selfLink"]) == ("EUROPE-WEST1", "region", real["selfLink"].rsplit("/", 1)[0] + "/" + BUCKET)
     assert created["projectNumber"].isdigit() and created["iamConfiguration"]["uniformBucketLevelAccess"] == {"enabled": False}
@@ -80,6 +82,28 @@ def test_buckets_are_inserted_read_listed_patched_and_deleted_as_google_answers(
         assert status == 404 and body == missing
     raw = requests.get(f"{emulator.endpoint}/storage/v1/b/{BUCKET}", timeout=5)
     assert (raw.status_code, raw.json()) == (404, {"error": missing})
+
+
+def test_retention_soft_delete_and_lifecycle_are_filled_locked_and_removed_as_google_does(storage):
+    """Bucket's documented output fields (storage.v1.json): a retention policy's effectiveTime and isLocked; a locked
+    policy shortened or removed is PERMISSION_DENIED; a soft delete duration of 0 and an empty rule list as recorded."""
+    created = storage.buckets().insert(project=PROJECT, body={"name": BUCKET, "retentionPolicy": {"retentionPeriod": "86400"},
+                                                             "lifecycle": {"rule": [{"action": {"type": "Delete"}, "condition": {"age": 7}}]}}).execute()
+    policy = created["retentionPolicy"]
+    assert (policy["retentionPeriod"], policy["isLocked"], policy["effectiveTime"]) == ("86400", False, created["timeCreated"])
+    patched = storage.buckets().patch(bucket=BUCKET, body={"labels": {"env": "dev"}, "lifecycle": {"rule": []},
+                                                           "softDeletePolicy": {"retentionDurationSeconds": "0"}}).execute()
+    assert patched["retentionPolicy"] == policy and "lifecycle" not in patched and patched["softDeletePolicy"] == {"retentionDurationSeconds": "0"}
+    assert error(storage.buckets().lockRetentionPolicy(bucket=BUCKET, ifMetagenerationMatch=1))[0] == 412
+    locked = storage.buckets().lockRetentionPolicy(bucket=BUCKET, ifMetagenerationMatch=2).execute()
+    assert (locked["retentionPolicy"]["isLocked"], locked["metageneration"]) == (True, "3")
+    for shorter in ({"retentionPeriod": "3600"}, None):
+        status, body = error(storage.buckets().patch(bucket=BUCKET, body={"retentionPolicy": shorter}))
+        assert (status, body["errors"][0]["reason"]) == (403, "forbidden"), shorter
+    longer = storage.buckets().patch(bucket=BUCKET, body={"retentionPolicy": {"retentionPeriod": "172800", "isLocked": False}}).execute()
+    assert (longer["retentionPolicy"]["isLocked"], longer["retentionPolicy"]["retentionPeriod"]) == (True, "172800")
+    storage.buckets().insert(project=PROJECT, body={"name": "bare-bucket"}).execute()
+    assert error(storage.buckets().lockRetentionPolicy(bucket="bare-bucket", ifMetagenerationMatch=1))[0] == 400
 
 
 def test_a_new_buckets_policy_is_googles_and_writes_are_guarded_by_a_counting_etag(storage, emulator):
