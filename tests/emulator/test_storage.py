@@ -87,8 +87,9 @@ def test_buckets_are_inserted_read_listed_patched_and_deleted_as_google_answers(
 def test_retention_soft_delete_and_lifecycle_are_filled_locked_and_removed_as_google_does(storage):
     """Bucket's documented output fields (storage.v1.json): a retention policy's effectiveTime and isLocked; a locked
     policy shortened or removed is PERMISSION_DENIED; a soft delete duration of 0 and an empty rule list as recorded."""
-    created = storage.buckets().insert(project=PROJECT, body={"name": BUCKET, "retentionPolicy": {"retentionPeriod": "86400"},
-                                                             "lifecycle": {"rule": [{"action": {"type": "Delete"}, "condition": {"age": 7}}]}}).execute()
+    rules = [{"action": {"type": "Delete"}, "condition": {"age": 7}}]
+    sent = {"name": BUCKET, "retentionPolicy": {"retentionPeriod": "86400"}, "lifecycle": {"rule": rules}}
+    created = storage.buckets().insert(project=PROJECT, body=sent).execute()
     policy = created["retentionPolicy"]
     assert (policy["retentionPeriod"], policy["isLocked"], policy["effectiveTime"]) == ("86400", False, created["timeCreated"])
     patched = storage.buckets().patch(bucket=BUCKET, body={"labels": {"env": "dev"}, "lifecycle": {"rule": []},
