@@ -13,7 +13,7 @@ import requests
 import yaml
 
 from conftest import REPO, routed
-from test_iam_bindings import accounts
+from test_iam_bindings import accounts, buckets, live
 from test_secrets import client as secret_manager
 
 
@@ -23,11 +23,11 @@ def recap(stdout):
             for host, counts in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", stdout.split("PLAY RECAP")[-1], re.M)}
 
 
-# What a first deploy changes besides the regions: the declared secret created, its first value added, the service
-# accounts created, CI's workload identity pool, its GitHub provider and the deployer's binding for it, the bindings
-# applied (each a task of its own), and the Serverless VPC Access connector the local service reaches Redis through
-# created (its health check changes nothing).
-SETUP_CHANGES = 8
+# What a first deploy changes besides the regions: the declared secret created, its first value added, the backups'
+# bucket created, the service accounts created, CI's workload identity pool, its GitHub provider and the deployer's
+# binding for it, the bindings applied (each a task of its own), and the Serverless VPC Access connector the local
+# service reaches Redis through created (its health check changes nothing).
+SETUP_CHANGES = 9
 # What a first deploy changes in each region: the service created, and its invoker binding.
 REGION_CHANGES = 2
 
@@ -82,6 +82,17 @@ def test_deploy_then_redeploy_changes_nothing(emulated):
     (federated,) = accounts(emulated).getIamPolicy(resource=deployer).execute()["bindings"]
     assert federated["role"] == "roles/iam.workloadIdentityUser" and len(federated["members"]) == 1
     assert federated["members"][0].endswith("/workloadIdentityPools/orchestra-ci/attribute.repository/ai-orchestra/ai-orchestra")
+    # The backups' bucket as declared; the backup account is its objectAdmin and holds nothing on the project.
+    bucket = "%s-redis-backups" % emulated.project
+    backups = buckets(emulated).get(bucket=bucket).execute()
+    assert (backups["location"], backups["versioning"], backups["retentionPolicy"]["retentionPeriod"], backups["iamConfiguration"]["publicAccessPrevention"],
+            backups["iamConfiguration"]["uniformBucketLevelAccess"]["enabled"], backups["lifecycle"]["rule"]) == (
+        "US-CENTRAL1", {"enabled": True}, "86400", "enforced", True,
+        [{"action": {"type": "Delete"}, "condition": {"isLive": False, "daysSinceNoncurrentTime": 30}}])
+    backup = "serviceAccount:orchestra-backup@%s.iam.gserviceaccount.com" % emulated.project
+    bucket_policy = buckets(emulated).getIamPolicy(bucket=bucket, optionsRequestedPolicyVersion=3).execute()
+    assert [b["role"] for b in bucket_policy["bindings"] if backup in b["members"]] == ["roles/storage.objectAdmin"]
+    assert not [b["role"] for b in live(emulated, "project", "projects/" + emulated.project).get("bindings", []) if backup in b["members"]]
     invokers = emulated.services.get_iam_policy(request={"resource": service.name}).bindings
     assert [(b.role, list(b.members)) for b in invokers] == [
         ("roles/run.invoker", ["serviceAccount:orchestra-deployer@%s.iam.gserviceaccount.com" % emulated.project])]

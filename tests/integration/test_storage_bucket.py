@@ -2,9 +2,8 @@
 of what Google cannot do, locking, deletion and bad input, with the emulator's log of mutating calls."""
 
 import pytest
-import requests
-
 from test_cloud_run_service import assert_changed_changed_unchanged_unchanged, four_times
+from test_iam_bindings import buckets
 
 NOT_NONCURRENT = {"action": {"type": "Delete"}, "condition": {"is_live": False, "days_since_noncurrent_time": 30}}
 BACKUPS = dict(location="europe-west1", versioning=True, uniform_bucket_level_access=True, public_access_prevention="enforced",
@@ -48,7 +47,7 @@ def test_a_bucket_is_created_changed_locked_refused_and_deleted(emulated):
     assert_changed_changed_unchanged_unchanged(play)
     assert play.task("check 1")["diff"]["after"]["retention_period"] == 86400 and play.task("check 1")["bucket"] is None
     assert mutating(emulated) == [("POST", "b")], "bad input and check runs call nothing that changes"
-    live = requests.get("%s/storage/v1/b/%s" % (emulated.endpoint, name), timeout=5).json()
+    live = buckets(emulated).get(bucket=name).execute()
     assert (live["location"], live["locationType"], live["versioning"], live["retentionPolicy"]["retentionPeriod"],
             live["retentionPolicy"]["isLocked"]) == ("EUROPE-WEST1", "region", {"enabled": True}, "86400", False)
     assert live["iamConfiguration"]["uniformBucketLevelAccess"]["enabled"] and live["iamConfiguration"]["publicAccessPrevention"] == "enforced"
