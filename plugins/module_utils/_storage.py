@@ -94,7 +94,7 @@ def location_type(location):
 
 
 def name_problems(name):
-    if (not NAME_RE.match(name) or ".." in name or IP_RE.match(name) or len(name) > (222 if "." in name else 63)
+    if (not NAME_RE.match(name) or ".." in name or IP_RE.match(name) or not 3 <= len(name) <= (222 if "." in name else 63)
             or any(len(part) > 63 for part in name.split("."))):
         return ["bucket name %r must have 3 to 63 lowercase letters, digits, '-', '_' or '.' (up to 222 with dots, 63 between them), "
                 "start and end with a letter or digit, and not be an IP address" % name]
