@@ -53,10 +53,12 @@ def test_a_bucket_is_created_changed_locked_refused_and_deleted(emulated):
     assert live["iamConfiguration"]["uniformBucketLevelAccess"]["enabled"] and live["iamConfiguration"]["publicAccessPrevention"] == "enforced"
     assert live["lifecycle"]["rule"] == [{"action": {"type": "Delete"}, "condition": {"isLive": False, "daysSinceNoncurrentTime": 30}}]
 
-    # A change of versioning, retention and lifecycle: one PATCH guarded by the metageneration; a move refused with no call.
+    # A change of versioning, retention and lifecycle: a PATCH guarded by the metageneration; a move refused with no call.
     keep_three = {"action": {"type": "Delete"}, "condition": {"num_newer_versions": 3, "matches_prefix": ["redis/"]}}
     changed = {**BACKUPS, "versioning": False, "retention_period": "172800", "lifecycle_rules": [NOT_NONCURRENT, keep_three]}
     before = len(emulated.emulator.log())
+    # Another writer's change between the read and the PATCH (412 on the metageneration): read again, PATCH again.
+    emulated.emulator.admin("faults", {"method": "PATCH", "path": "/b/" + name, "status": 412, "count": 1})
     play = emulated.run([dict(name="change", **bucket(name, changed)), dict(name="same", **bucket(name, {**changed, "retention_period": "2d"})),
                          dict(name="move", ignore_errors=True, **bucket(name, {**changed, "location": "US"}))])
     change = play.task("change")
@@ -66,7 +68,7 @@ def test_a_bucket_is_created_changed_locked_refused_and_deleted(emulated):
     assert change["bucket"]["lifecycle"]["rule"][1]["condition"] == {"numNewerVersions": 3, "matchesPrefix": ["redis/"]}
     assert "Cannot move bucket %s from EUROPE-WEST1 to US" % name in play.task("move")["msg"]
     log = emulated.emulator.log()[before:]
-    assert [(c["method"], c["query"].get("ifMetagenerationMatch")) for c in log] == [("PATCH", "1")], log
+    assert [(c["method"], c["query"].get("ifMetagenerationMatch"), c["status"]) for c in log] == [("PATCH", "1", 412), ("PATCH", "1", 200)], log
 
     # Locked only when asked; a locked policy is never shortened (refused before any change); absent twice.
     before = len(emulated.emulator.log())
