@@ -1,4 +1,4 @@
-"""Cloud Storage JSON API v1 (storage.v1.json): buckets (insert, get, list, patch, delete) and their IAM policies.
+"""Cloud Storage JSON API v1 (storage.v1.json): buckets (insert, get, list, patch, delete, lockRetentionPolicy) and their IAM policies.
 
 Stored under state["resources"]["storage.v1"]["buckets"] {name: the Bucket as Google returns it with
 `projection=noAcl`}; bucket names are global, as on Google. Shapes follow real answers kept as
