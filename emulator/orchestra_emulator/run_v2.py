@@ -40,7 +40,7 @@ from orchestra_emulator.errors import (
     not_found,
 )
 from orchestra_emulator.operations import done_time, typed
-from orchestra_emulator.projects import project_number
+from orchestra_emulator.projects import project_number, regional_parent
 from orchestra_emulator.registry import EmulatedApi, register
 from orchestra_emulator.resources import apply_mask, check_etag, check_labels, new_etag
 
@@ -50,17 +50,6 @@ SUCCEEDED = "CONDITION_SUCCEEDED"
 FAILED = "CONDITION_FAILED"
 RECONCILING = "CONDITION_RECONCILING"
 CALLER = "emulator@orchestra.local"
-
-# Cloud Run regions, https://cloud.google.com/run/docs/locations
-LOCATIONS = frozenset("""
-    us-central1 us-east1 us-east4 us-east5 us-south1 us-west1 us-west2 us-west3 us-west4
-    northamerica-northeast1 northamerica-northeast2 southamerica-east1 southamerica-west1
-    europe-central2 europe-north1 europe-southwest1 europe-west1 europe-west2 europe-west3
-    europe-west4 europe-west6 europe-west8 europe-west9 europe-west10 europe-west12
-    me-central1 me-central2 me-west1 africa-south1 asia-east1 asia-east2 asia-northeast1
-    asia-northeast2 asia-northeast3 asia-south1 asia-south2 asia-southeast1 asia-southeast2
-    australia-southeast1 australia-southeast2
-    """.split())
 
 # A letter, then lowercase letters, digits or hyphens, not ending with a hyphen, under 50
 # characters: https://cloud.google.com/run/docs/deploying#service (service name rules).
@@ -145,7 +134,7 @@ class CloudRunV2(EmulatedApi):
             prefix + "services.revisions.get": (self.get_revision, None),
             prefix + "services.revisions.list": (self.list_revisions, None),
             prefix + "services.revisions.delete": (self.delete_revision, None),
-            **self.operations.handlers(prefix, _parent),
+            **self.operations.handlers(prefix, regional_parent),
             **self.policies.handlers(prefix + "services.", lambda data, variables: self._service(data, variables)["name"], "run."),
         }
         self.admin = {
@@ -157,7 +146,7 @@ class CloudRunV2(EmulatedApi):
     # -- services --------------------------------------------------------------------------
 
     def create_service(self, request):
-        parent = _parent(request.variables)
+        parent = regional_parent(request.variables)
         service_id = request.query.get("serviceId", "")
         _check_service_id(service_id)
         name = f"{parent}/services/{service_id}"
@@ -171,7 +160,7 @@ class CloudRunV2(EmulatedApi):
             return copy.deepcopy(self._service(self._settled(), request.variables))
 
     def list_services(self, request):
-        parent = _parent(request.variables)
+        parent = regional_parent(request.variables)
         with self._store.lock:
             services = [
                 copy.deepcopy(s) for n, s in sorted(_services(self._settled()).items()) if n.startswith(parent + "/")
@@ -199,7 +188,7 @@ class CloudRunV2(EmulatedApi):
             check_etag(request.query.get("etag"), service["etag"], aborted)
             if not request.query.get("validateOnly"):
                 self._remove_service(data, service["name"])
-            return self._finished(data, _parent(request.variables), typed(SERVICE_TYPE, service))
+            return self._finished(data, regional_parent(request.variables), typed(SERVICE_TYPE, service))
 
     def _remove_service(self, data, name):
         del _services(data)[name]
@@ -391,7 +380,7 @@ class CloudRunV2(EmulatedApi):
             if not request.query.get("validateOnly"):
                 del _revisions(data)[revision["name"]]
                 _environments(data).pop(revision["name"], None)
-            return self._finished(data, _parent(request.variables), typed(REVISION_TYPE, revision))
+            return self._finished(data, regional_parent(request.variables), typed(REVISION_TYPE, revision))
 
     # -- serving --------------------------------------------------------------------------
 
@@ -790,16 +779,8 @@ def _environments(data):
     return data["resources"].setdefault("run.v2", {}).setdefault("environments", {})
 
 
-def _parent(variables):
-    location = variables["locationsId"]
-    if location not in LOCATIONS:
-        # The wording is the emulator's; Google answers 400 INVALID_ARGUMENT for unknown regions.
-        raise invalid_argument(f"Location '{location}' is not a valid location.", field="parent")
-    return f"projects/{variables['projectsId']}/locations/{location}"
-
-
 def _service_name(variables):
-    return f"{_parent(variables)}/services/{variables['servicesId']}"
+    return f"{regional_parent(variables)}/services/{variables['servicesId']}"
 
 
 def _not_found(kind, variables, resource_id):

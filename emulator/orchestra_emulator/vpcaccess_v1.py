@@ -22,7 +22,7 @@ from orchestra_emulator.discovery import camel_case
 from orchestra_emulator.errors import already_exists, failed_precondition, invalid_argument, not_found
 from orchestra_emulator.operations import done_time, typed
 from orchestra_emulator.registry import EmulatedApi, register
-from orchestra_emulator.run_v2 import LOCATIONS
+from orchestra_emulator.projects import regional_parent
 
 DOCUMENT = "vpcaccess.v1"
 PACKAGE = "google.cloud.vpcaccess.v1"
@@ -59,7 +59,7 @@ class VpcAccessV1(EmulatedApi):
             prefix + "connectors.list": (self.list, None),
             prefix + "connectors.patch": (self.patch, "connector"),
             prefix + "connectors.delete": (self.delete, None),
-            **{method_id: handler for method_id, handler in self.operations.handlers(prefix, _parent).items()
+            **{method_id: handler for method_id, handler in self.operations.handlers(prefix, regional_parent).items()
                if method_id in {method.id for method in self.api.methods}},
         }
         self.admin = {("POST", "vpcaccess/connector-state"): self._set_state}
@@ -70,7 +70,7 @@ class VpcAccessV1(EmulatedApi):
             raise invalid_argument(f"Invalid connector id [{connector_id}]: it must start with a lowercase letter, hold lowercase "
                                    "letters, digits and hyphens, not end with a hyphen, and be under 21 characters, a hyphen "
                                    "counting as two.", field="connector_id")
-        parent = _parent(request.variables)
+        parent = regional_parent(request.variables)
         name = f"{parent}/connectors/{connector_id}"
         connector = _with_defaults(request.body)
         with self._store.mutate() as data:
@@ -87,7 +87,7 @@ class VpcAccessV1(EmulatedApi):
             return copy.deepcopy(_entry(self._settled(), _name(request.variables))["connector"])
 
     def list(self, request):
-        parent = _parent(request.variables)
+        parent = regional_parent(request.variables)
         with self._store.lock:
             connectors = [copy.deepcopy(entry["connector"]) for name, entry in sorted(_connectors(self._settled()).items())
                           if name.startswith(parent + "/")]
@@ -112,7 +112,7 @@ class VpcAccessV1(EmulatedApi):
             updated = _with_defaults({**kept, **{field: request.body[field] for field in fields if field in request.body}})
             entry["connector"] = {"name": name, **updated, "state": UPDATING}
             entry["settleAt"] = done_time(data)
-            return self._operation(data, _parent(request.variables), "UpdateConnector", name,
+            return self._operation(data, regional_parent(request.variables), "UpdateConnector", name,
                                    typed(f"{PACKAGE}.Connector", {**entry["connector"], "state": READY}))
 
     def delete(self, request):
@@ -121,7 +121,7 @@ class VpcAccessV1(EmulatedApi):
             entry = _entry(data, name)
             entry["connector"]["state"] = DELETING
             entry["settleAt"] = done_time(data)
-            return self._operation(data, _parent(request.variables), "DeleteConnector", name, typed("google.protobuf.Empty", {}))
+            return self._operation(data, regional_parent(request.variables), "DeleteConnector", name, typed("google.protobuf.Empty", {}))
 
     def _settled(self):
         """The state with every connector whose operation is over settled; use it under the store's lock. A read
@@ -233,15 +233,8 @@ def _entry(data, name):
     return entry
 
 
-def _parent(variables):
-    location = variables["locationsId"]
-    if location not in LOCATIONS:
-        raise invalid_argument(f"Location '{location}' is not a valid location.", field="parent")
-    return f"projects/{variables['projectsId']}/locations/{location}"
-
-
 def _name(variables):
-    return f"{_parent(variables)}/connectors/{variables['connectorsId']}"
+    return f"{regional_parent(variables)}/connectors/{variables['connectorsId']}"
 
 
 def _timestamp(seconds):
