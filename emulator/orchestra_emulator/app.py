@@ -15,7 +15,7 @@ from orchestra_emulator.errors import ApiError, invalid_argument, not_found
 from orchestra_emulator.state import Store
 
 # Importing an API module registers its API (auth registers STS and IAM Credentials).
-from orchestra_emulator import iam_v1, monitoring_v3, resourcemanager_v3, run_v2, secretmanager_v1, storage_v1, vpcaccess_v1  # noqa: F401  pylint: disable=unused-import
+from orchestra_emulator import iam_v1, monitoring_v3, redis_v1, resourcemanager_v3, run_v2, secretmanager_v1, storage_v1, vpcaccess_v1  # noqa: F401  pylint: disable=unused-import
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Methods that read though they are POSTed (Resource Manager's and IAM's getIamPolicy take their options in a body).
@@ -47,7 +47,7 @@ class Emulator:
             api.restore()
 
     def handle(self, method, target, body, headers=None):
-        """(HTTP status, JSON payload) for one request; `target` is the path with its query."""
+        """(HTTP status, JSON payload, or bytes for a media download) for one request; `target` is the path with its query."""
         url = urllib.parse.urlsplit(target)
         path, raw_query = url.path, url.query
         if path.startswith(admin.PREFIX):
@@ -110,7 +110,7 @@ class Emulator:
         )
         failure = self.admin.take_failing_operation(http_method, path) if api.api.is_operation(method.response_ref) else None
         result = self._failed_operation(api, variables, failure) if failure else handler(request)
-        if method.response_ref:
+        if method.response_ref and not isinstance(result, bytes):  # bytes: a media download (Storage's alt=media)
             result = api.api.encode_response(method.response_ref, result, wants_enum_numbers(query))
         return result
 

@@ -17,9 +17,10 @@ class _ApiHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         emulator = self.server.emulator
         status, payload = emulator.handle(self.command, self.path, body, self.headers)
-        data = json.dumps(payload).encode()
+        media = isinstance(payload, bytes)
+        data = payload if media else json.dumps(payload).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
+        self.send_header("Content-Type", "application/octet-stream" if media else "application/json; charset=UTF-8")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)

@@ -1,9 +1,13 @@
-"""Cloud Storage JSON API v1 (storage.v1.json): buckets (insert, get, list, patch, delete, lockRetentionPolicy) and their IAM policies.
+"""Cloud Storage JSON API v1 (storage.v1.json): buckets (insert, get, list, patch, delete, lockRetentionPolicy) and their IAM policies,
+and objects (get, with `alt=media` for the bytes; list; delete) written by other APIs (Memorystore's export: `put_object`).
 
 Stored under state["resources"]["storage.v1"]["buckets"] {name: the Bucket as Google returns it with
 `projection=noAcl`}; bucket names are global, as on Google. Shapes follow real answers kept as
 tests/fixtures/google/storage_*.json: a bucket's `id` is its name, `projectNumber` and `metageneration` are
-int64 strings, its `etag` is like a policy's (below) and counts its metageneration.
+int64 strings, its `etag` is like a policy's (below) and counts its metageneration. Objects are kept under
+state["resources"]["storage.v1"]["objects"] {bucket: {name: the Object as Google returns it}}, their bytes in
+`<state dir>/storage/<generation>`; an object's shape follows tests/fixtures/google/storage_object_get.json (its
+generation in microseconds, md5Hash and crc32c in base64, an etag of generation and metageneration).
 
 Storage is not a google.rpc API: every error, the request checks of discovery.py and iam.py included, answers
 `{"error": {"code", "message", "errors": [{"message", "domain": "global", "reason"}]}}` without `status`
@@ -21,7 +25,11 @@ import base64
 import copy
 import dataclasses
 import datetime
+import hashlib
+import os
 import re
+import time
+import urllib.parse
 
 from orchestra_emulator import paging
 from orchestra_emulator.discovery import Api
@@ -44,6 +52,9 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
 REASONS = {400: "invalid", 401: "required", 403: "forbidden", 404: "notFound", 409: "conflict", 412: "conditionNotMet",
            429: "rateLimitExceeded", 501: "notImplemented", 503: "backendError"}
 NOT_FOUND = "The specified bucket does not exist."
+NO_OBJECT = "No such object: %s/%s"
+NOT_EMPTY = "The bucket you tried to delete is not empty."
+DOWNLOAD_LINK = "https://www.googleapis.com/download/storage/v1/b/"
 PRECONDITION = "At least one of the pre-conditions you specified did not hold."
 OWNED = "You already own this bucket. Please select another name."
 TAKEN = "Sorry, that name is not available. Please try a different one."
@@ -93,15 +104,17 @@ class _StorageDocument(Api):
         decoded.update({key: None for key, item in value.items() if item is None})
         return decoded
 
+    def decode_query(self, method, query):
+        """The method's parameters, and `alt` (a parameter of the whole document): `alt=media` downloads an object."""
+        decoded = super().decode_query(method, query)
+        if "alt" in query:
+            decoded["alt"] = query["alt"][-1]
+        return decoded
+
 
 def counter_etag(count):
     """`count` as Storage shows it: protobuf field 1 holding a varint, in base64 (1 -> CAE=)."""
-    varint = bytearray()
-    while True:
-        low, count = count & 0x7F, count >> 7
-        varint.append(low | (0x80 if count else 0))
-        if not count:
-            return base64.b64encode(bytes([0x08]) + bytes(varint)).decode()
+    return base64.b64encode(bytes([0x08]) + _varint(count)).decode()
 
 
 def etag_count(etag):
@@ -134,6 +147,9 @@ class StorageV1(EmulatedApi):
             prefix + "patch": (self.patch, ""),
             prefix + "delete": (self.delete, None),
             prefix + "lockRetentionPolicy": (self.lock_retention_policy, None),
+            "storage.objects.get": (self.get_object, None),
+            "storage.objects.list": (self.list_objects, None),
+            "storage.objects.delete": (self.delete_object, None),
             # google.iam.v1's requests carry what Storage's carry in other places: the policy methods get them there.
             prefix + "getIamPolicy": (lambda request: policy[prefix + "getIamPolicy"][0](dataclasses.replace(
                 request, query={"options.requestedPolicyVersion": request.query.get("optionsRequestedPolicyVersion", 0)})), None),
@@ -225,9 +241,129 @@ class StorageV1(EmulatedApi):
         with self._store.mutate() as data:
             bucket = _bucket(data, request.variables["bucket"])
             _check_metageneration(bucket, request.query)
+            if _objects(data, bucket["name"]):
+                raise StorageError(409, NOT_EMPTY)
             del _buckets(data)[bucket["name"]]
             self.policies.forget(data, _resource(bucket["name"]))
             return {}
+
+    def get_object(self, request):
+        """The object's metadata, or its bytes with `alt=media`."""
+        with self._store.lock:
+            found = _object(self._store.data, request.variables["bucket"], _object_name(request.variables))
+            _check_generation(found, request.query)
+            if request.query.get("alt") == "media":
+                return object_data(self._store, found)
+            return copy.deepcopy(found)
+
+    def list_objects(self, request):
+        bucket, prefix = request.variables["bucket"], request.query.get("prefix", "")
+        with self._store.lock:
+            _bucket(self._store.data, bucket)
+            items = [copy.deepcopy(found) for name, found in sorted(_objects(self._store.data, bucket).items()) if name.startswith(prefix)]
+        page, next_token = paging.page(items, min(request.query.get("maxResults") or MAX_RESULTS, MAX_RESULTS), request.query.get("pageToken"))
+        return {"kind": "storage#objects", **({"items": page} if page else {}), **({"nextPageToken": next_token} if next_token else {})}
+
+    def delete_object(self, request):
+        with self._store.mutate() as data:
+            found = _object(data, request.variables["bucket"], _object_name(request.variables))
+            _check_generation(found, request.query)
+            del _objects(data, found["bucket"])[found["name"]]
+            path = _object_path(self._store, found)
+            if os.path.exists(path):
+                os.remove(path)
+            return {}
+
+
+def put_object(store, bucket, name, data, content_type="application/octet-stream"):
+    """Write object `name` of `bucket` holding `data` (a new generation), as an upload would; 404 when the bucket does
+    not exist. Returns its metadata."""
+    with store.mutate() as state:
+        _bucket(state, bucket)
+        generation = str(time.time_ns() // 1000)
+        now = _now_milliseconds()
+        quoted = urllib.parse.quote(name, safe="")
+        found = {"kind": "storage#object", "id": f"{bucket}/{name}/{generation}", "selfLink": f"{SELF_LINK}{bucket}/o/{quoted}",
+                 "mediaLink": f"{DOWNLOAD_LINK}{bucket}/o/{quoted}?generation={generation}&alt=media", "name": name, "bucket": bucket,
+                 "generation": generation, "metageneration": "1", "contentType": content_type, "storageClass": _bucket(state, bucket)["storageClass"],
+                 "size": str(len(data)), "md5Hash": base64.b64encode(hashlib.md5(data).digest()).decode(),
+                 "crc32c": base64.b64encode(crc32c(data).to_bytes(4, "big")).decode(), "etag": object_etag(int(generation), 1),
+                 "timeCreated": now, "updated": now, "timeStorageClassUpdated": now}
+        path = _object_path(store, found)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as handle:
+            handle.write(data)
+        _objects(state, bucket)[name] = found
+        return copy.deepcopy(found)
+
+
+def read_object(store, bucket, name):
+    """The bytes of object `name` of `bucket`; 404 in Storage's shape when the bucket or the object does not exist."""
+    with store.lock:
+        return object_data(store, _object(store.data, bucket, name))
+
+
+def object_data(store, found):
+    with open(_object_path(store, found), "rb") as handle:
+        return handle.read()
+
+
+def object_etag(generation, metageneration):
+    """An object's etag: protobuf fields 1 (generation) and 2 (metageneration) as varints, in base64
+    (`CPis3Zvy+ewCEAE=` is generation 1605077118178936, metageneration 1)."""
+    return base64.b64encode(bytes([0x08]) + _varint(generation) + bytes([0x10]) + _varint(metageneration)).decode()
+
+
+def _varint(value):
+    encoded = bytearray()
+    while True:
+        low, value = value & 0x7F, value >> 7
+        encoded.append(low | (0x80 if value else 0))
+        if not value:
+            return bytes(encoded)
+
+
+def crc32c(data):
+    """CRC-32C (Castagnoli), the checksum Storage reports as `crc32c`."""
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc = _CRC32C_TABLE[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
+
+def _crc32c_entry(index):
+    for _ in range(8):
+        index = (index >> 1) ^ 0x82F63B78 if index & 1 else index >> 1
+    return index
+
+
+_CRC32C_TABLE = [_crc32c_entry(index) for index in range(256)]
+
+
+def _objects(data, bucket):
+    return data["resources"].setdefault(DOCUMENT, {}).setdefault("objects", {}).setdefault(bucket, {})
+
+
+def _object(data, bucket, name):
+    _bucket(data, bucket)
+    found = _objects(data, bucket).get(name)
+    if found is None:
+        raise StorageError(404, NO_OBJECT % (bucket, name))
+    return found
+
+
+def _object_name(variables):
+    """The object a path names: its name is URL-encoded in the path (`backups%2Fcache.rdb`)."""
+    return urllib.parse.unquote(variables["object"])
+
+
+def _object_path(store, found):
+    return os.path.join(os.path.dirname(store.path), "storage", found["generation"])
+
+
+def _check_generation(found, query):
+    if query.get("generation") is not None and str(query["generation"]) != found["generation"]:
+        raise StorageError(404, NO_OBJECT % (found["bucket"], found["name"]))
 
 
 def _buckets(data):
@@ -280,3 +416,8 @@ def _next_metageneration(bucket, now):
 def _now():
     """RFC 3339 in UTC with microseconds, as Storage's times are recorded."""
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _now_milliseconds():
+    """RFC 3339 in UTC with milliseconds, as an object's times are recorded."""
+    return _now()[:-4] + "Z"
