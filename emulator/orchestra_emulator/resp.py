@@ -29,7 +29,7 @@ class Connection:
     def __enter__(self):
         return self
 
-    def __exit__(self, *_):
+    def __exit__(self, *_exception):
         self.close()
 
     def _reply(self):
@@ -46,5 +46,5 @@ class Connection:
         if kind == b"$":
             return None if rest == b"-1" else self._reader.read(int(rest) + 2)[:-2]
         if kind == b"*":
-            return None if rest == b"-1" else [self._reply() for _ in range(int(rest))]
+            return None if rest == b"-1" else [self._reply() for _index in range(int(rest))]
         raise RedisError(f"Unexpected reply {line!r}")

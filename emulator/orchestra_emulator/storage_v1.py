@@ -332,7 +332,7 @@ def crc32c(data):
 
 
 def _crc32c_entry(index):
-    for _ in range(8):
+    for _bit in range(8):
         index = (index >> 1) ^ 0x82F63B78 if index & 1 else index >> 1
     return index
 

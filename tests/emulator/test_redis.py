@@ -2,6 +2,7 @@
 backed by real redis-server processes, export to and import from the emulator's Cloud Storage, checked against
 Google's recorded answers (tests/fixtures/google/redis_*.json, storage_object_get.json)."""
 
+import base64
 import json
 import pathlib
 import shutil
@@ -85,10 +86,12 @@ def test_an_instance_is_a_real_redis_exported_flushed_imported_patched_and_delet
     instance = done(redis_api, created)["response"]
     real = fixture("redis_instance_create_done.json")["response"]
     assert set(real) - {"displayName"} <= set(instance)
-    assert {key: instance[key] for key in ("connectMode", "readReplicasMode", "redisVersion", "state", "tier", "transitEncryptionMode", "persistenceConfig")} == {
-        key: real[key] for key in ("connectMode", "readReplicasMode", "redisVersion", "state", "tier", "transitEncryptionMode", "persistenceConfig")}
-    assert (instance["locationId"], instance["currentLocationId"], instance["nodes"]) == ("europe-west1-a", "europe-west1-a", [{"id": "node-0", "zone": "europe-west1-a"}])
-    assert instance["persistenceIamIdentity"].startswith("serviceAccount:service-") and instance["persistenceIamIdentity"].endswith("@cloud-redis.iam.gserviceaccount.com")
+    defaults = ("connectMode", "readReplicasMode", "redisVersion", "state", "tier", "transitEncryptionMode", "persistenceConfig")
+    assert {key: instance[key] for key in defaults} == {key: real[key] for key in defaults}
+    assert (instance["locationId"], instance["currentLocationId"]) == ("europe-west1-a", "europe-west1-a")
+    assert instance["nodes"] == [{"id": "node-0", "zone": "europe-west1-a"}]
+    identity = instance["persistenceIamIdentity"]
+    assert identity.startswith("serviceAccount:service-") and identity.endswith("@cloud-redis.iam.gserviceaccount.com")
     assert instance["authorizedNetwork"] == "projects/demo/global/networks/default" and instance["reservedIpRange"].endswith("/29")
     assert instances(redis_api).get(name=NAME).execute() == {key: value for key, value in instance.items() if key != "@type"}
     assert [found["name"] for found in instances(redis_api).list(parent=PARENT).execute()["instances"]] == [NAME]
@@ -110,7 +113,7 @@ def test_an_instance_is_a_real_redis_exported_flushed_imported_patched_and_delet
         assert set(backup) == set(real) and backup["etag"].endswith("EAE=") and backup["id"] == f"{BUCKET}/backups/cache.rdb/{backup['generation']}"
         rdb = storage.objects().get_media(bucket=BUCKET, object="backups/cache.rdb").execute()
         assert rdb.startswith(b"REDIS") and backup["size"] == str(len(rdb))
-        assert backup["crc32c"] == __import__("base64").b64encode(crc32c(rdb).to_bytes(4, "big")).decode()
+        assert backup["crc32c"] == base64.b64encode(crc32c(rdb).to_bytes(4, "big")).decode()
         assert [item["name"] for item in storage.objects().list(bucket=BUCKET, prefix="backups/").execute()["items"]] == ["backups/cache.rdb"]
 
         connection.command("FLUSHALL")
@@ -169,8 +172,10 @@ def test_fixed_fields_downgrades_and_read_replicas(redis_api):
     instance = done(redis_api, operation)["response"]
     assert (instance["replicaCount"], len(instance["nodes"]), instance["readEndpoint"], instance["readEndpointPort"]) == (2, 3, "127.0.0.1", instance["port"])
     assert instance["reservedIpRange"].endswith("/28") and "authString" not in instances(redis_api).getAuthString(name=PARENT + "/instances/ha").execute()
-    for mask, body in (("tier", {"tier": "BASIC"}), ("reservedIpRange", {"reservedIpRange": "10.9.0.0/28"}), ("connectMode", {"connectMode": "PRIVATE_SERVICE_ACCESS"}),
-                       ("transitEncryptionMode", {"transitEncryptionMode": "SERVER_AUTHENTICATION"}), ("locationId", {"locationId": "europe-west1-b"})):
+    for mask, body in (("tier", {"tier": "BASIC"}), ("reservedIpRange", {"reservedIpRange": "10.9.0.0/28"}),
+                       ("connectMode", {"connectMode": "PRIVATE_SERVICE_ACCESS"}),
+                       ("transitEncryptionMode", {"transitEncryptionMode": "SERVER_AUTHENTICATION"}),
+                       ("locationId", {"locationId": "europe-west1-b"})):
         status, found = error(instances(redis_api).patch(name=PARENT + "/instances/ha", updateMask=mask, body=body))
         assert (status, found["status"], mask in found["message"]) == (400, "INVALID_ARGUMENT", True)
     status, found = error(instances(redis_api).upgrade(name=PARENT + "/instances/ha", body={"redisVersion": "REDIS_6_X"}))
