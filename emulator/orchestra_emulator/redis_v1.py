@@ -86,8 +86,7 @@ class RedisV1(EmulatedApi):
             prefix + "instances.export": (self.export, ""),
             prefix + "instances.import": (self.import_, ""),
             prefix + "instances.getAuthString": (self.get_auth_string, None),
-            **{method_id: handler for method_id, handler in self.operations.handlers(prefix, regional_parent).items()
-               if method_id in {method.id for method in self.api.methods}},
+            **self.operations.handlers(prefix, regional_parent),
         }
 
     def restore(self):

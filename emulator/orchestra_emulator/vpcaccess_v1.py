@@ -59,8 +59,7 @@ class VpcAccessV1(EmulatedApi):
             prefix + "connectors.list": (self.list, None),
             prefix + "connectors.patch": (self.patch, "connector"),
             prefix + "connectors.delete": (self.delete, None),
-            **{method_id: handler for method_id, handler in self.operations.handlers(prefix, regional_parent).items()
-               if method_id in {method.id for method in self.api.methods}},
+            **self.operations.handlers(prefix, regional_parent),
         }
         self.admin = {("POST", "vpcaccess/connector-state"): self._set_state}
 
