@@ -28,6 +28,7 @@ class Request:
     query: dict  # typed query parameters the method declares
     body: dict  # validated, normalised request body
     headers: dict = None  # the HTTP request headers (case-insensitive when they come from the server)
+    data: bytes = None  # the raw body of a request on one of the method's media upload paths (then `body` is {})
 
 
 class Emulator:
@@ -47,7 +48,7 @@ class Emulator:
             api.restore()
 
     def handle(self, method, target, body, headers=None):
-        """(HTTP status, JSON payload, or bytes for a media download) for one request; `target` is the path with its query."""
+        """(HTTP status, JSON payload or a registry.Media) for one request; `target` is the path with its query."""
         url = urllib.parse.urlsplit(target)
         path, raw_query = url.path, url.query
         if path.startswith(admin.PREFIX):
@@ -60,7 +61,8 @@ class Emulator:
             if method == "POST" and path == auth.OAUTH_TOKEN_PATH:
                 status, payload = 200, self._oauth2.token(auth.form(body))
             else:
-                status, payload = 200, self._call(method, path, query, values, body, headers)
+                payload = self._call(method, path, query, values, body, headers)
+                status = payload.status if isinstance(payload, registry.Media) else 200
         except auth.OAuthError as error:
             status, payload = error.http_status, error.payload
         except ApiError as error:
@@ -101,16 +103,18 @@ class Emulator:
         if handler is None:
             raise ApiError("UNIMPLEMENTED", f"Method {method.id} is not implemented by the emulator.")
         form = (headers.get("Content-Type") or "").startswith("application/x-www-form-urlencoded")
+        upload = method.is_upload(path)  # the handler reads the raw body (media, multipart or a resumable upload's chunk)
         request = Request(
             variables,
             api.api.decode_query(method, values),
             api.api.decode_body(method, {camel_case(k): v for k, v in auth.form(body).items()} if form else _json(body), body_field)
-            if body_field is not None else {},
+            if body_field is not None and not upload else {},
             headers,
+            body if upload else None,
         )
         failure = self.admin.take_failing_operation(http_method, path) if api.api.is_operation(method.response_ref) else None
         result = self._failed_operation(api, variables, failure) if failure else handler(request)
-        if method.response_ref and not isinstance(result, bytes):  # bytes: a media download (Storage's alt=media)
+        if method.response_ref and not isinstance(result, registry.Media):  # a download, an upload session's answer
             result = api.api.encode_response(method.response_ref, result, wants_enum_numbers(query))
         return result
 

@@ -153,13 +153,23 @@ class Method:
             name: param for name, param in spec.get("parameters", {}).items() if param.get("location") == "query"
         }
         self._pattern = _path_pattern(service_path + spec.get("flatPath", spec["path"]))
+        # A method taking media (Cloud Storage's objects.insert) is served on its upload paths too (mediaUpload.protocols:
+        # `/upload/storage/v1/b/{bucket}/o`), where a resumable upload's chunks are PUT.
+        protocols = spec.get("mediaUpload", {}).get("protocols", {})
+        self._upload_patterns = [_path_pattern(protocol["path"].lstrip("/")) for protocol in protocols.values()]
+        self._upload_methods = {self.http_method, "PUT"} if "resumable" in protocols else {self.http_method}
 
     def match(self, http_method, path):
-        """The path variables when this method serves the request, else None."""
-        if http_method != self.http_method:
-            return None
-        found = self._pattern.fullmatch(path.lstrip("/"))
+        """The path variables when this method serves the request, on its path or one of its upload paths, else None."""
+        path = path.lstrip("/")
+        found = self._pattern.fullmatch(path) if http_method == self.http_method else None
+        if found is None and http_method in self._upload_methods:
+            found = next(filter(None, (pattern.fullmatch(path) for pattern in self._upload_patterns)), None)
         return found.groupdict() if found else None
+
+    def is_upload(self, path):
+        """Whether `path` is one of the method's media upload paths."""
+        return any(pattern.fullmatch(path.lstrip("/")) for pattern in self._upload_patterns)
 
 
 def _path_pattern(template):

@@ -13,6 +13,7 @@ is loaded and `close()` before a reset or a stop.
 """
 
 import dataclasses
+import typing
 
 from orchestra_emulator.discovery import Api
 from orchestra_emulator.iam import Policies
@@ -25,6 +26,36 @@ def register(api_class):
     """Class decorator: the emulator serves this API."""
     REGISTERED.append(api_class)
     return api_class
+
+
+@dataclasses.dataclass
+class Media:
+    """What a handler answers when the answer is not a JSON document (Cloud Storage's downloads and upload sessions):
+    its status, headers and body, either `content` or `length` bytes read from the open binary file `stream` from its
+    current position (closed once sent, so a large object is never read whole into memory)."""
+
+    status: int = 200
+    headers: dict = dataclasses.field(default_factory=dict)
+    content: bytes = b""
+    stream: typing.BinaryIO = None
+    length: int = 0
+
+    def size(self):
+        return len(self.content) if self.stream is None else self.length
+
+    def write(self, out, block=1 << 20):
+        """Send the body to the binary file `out`."""
+        if self.stream is None:
+            out.write(self.content)
+            return
+        with self.stream:
+            remaining = self.length
+            while remaining > 0:
+                data = self.stream.read(min(block, remaining))
+                if not data:
+                    break
+                out.write(data)
+                remaining -= len(data)
 
 
 @dataclasses.dataclass

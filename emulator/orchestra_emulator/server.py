@@ -7,6 +7,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from orchestra_emulator.app import Emulator
+from orchestra_emulator.registry import Media
 
 
 class _ApiHandler(BaseHTTPRequestHandler):
@@ -17,13 +18,14 @@ class _ApiHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         emulator = self.server.emulator
         status, payload = emulator.handle(self.command, self.path, body, self.headers)
-        media = isinstance(payload, bytes)
-        data = payload if media else json.dumps(payload).encode()
+        if not isinstance(payload, Media):
+            payload = Media(status, {"Content-Type": "application/json; charset=UTF-8"}, json.dumps(payload).encode())
         self.send_response(status)
-        self.send_header("Content-Type", "application/octet-stream" if media else "application/json; charset=UTF-8")
-        self.send_header("Content-Length", str(len(data)))
+        for name, value in {"Content-Type": "application/octet-stream", **payload.headers}.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(payload.size()))
         self.end_headers()
-        self.wfile.write(data)
+        payload.write(self.wfile)
         if emulator.admin.shutdown_requested:
             threading.Thread(target=self.server.shutdown, daemon=True).start()
 
