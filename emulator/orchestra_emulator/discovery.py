@@ -22,10 +22,10 @@ import re
 
 from orchestra_emulator.errors import invalid_argument
 
-# Enums whose proto numbers are not their positions in the discovery document, keyed by
-# their zero value. From google/api/launch_stage.proto and google/cloud/run/v2/condition.proto.
-_ENUM_NUMBERS = {
-    "LAUNCH_STAGE_UNSPECIFIED": {
+# Enums whose proto numbers are not their positions in the discovery document (found by their names).
+# From google/api/launch_stage.proto, google/cloud/run/v2/condition.proto and google/cloud/redis/v1/cloud_redis.proto.
+_ENUM_NUMBERS = (
+    {
         "LAUNCH_STAGE_UNSPECIFIED": 0,
         "UNIMPLEMENTED": 6,
         "PRELAUNCH": 7,
@@ -35,7 +35,7 @@ _ENUM_NUMBERS = {
         "GA": 4,
         "DEPRECATED": 5,
     },
-    "COMMON_REASON_UNDEFINED": {
+    {
         "COMMON_REASON_UNDEFINED": 0,
         "UNKNOWN": 1,
         "REVISION_FAILED": 3,
@@ -53,7 +53,11 @@ _ENUM_NUMBERS = {
         "INTERNAL": 16,
         "VPC_NETWORK_NOT_FOUND": 17,
     },
-}
+    {"TIER_UNSPECIFIED": 0, "BASIC": 1, "STANDARD_HA": 3},
+    {"STATE_UNSPECIFIED": 0, "CREATING": 1, "READY": 2, "UPDATING": 3, "DELETING": 4, "REPAIRING": 5, "MAINTENANCE": 6, "IMPORTING": 8,
+     "FAILING_OVER": 9},
+    {"SNAPSHOT_PERIOD_UNSPECIFIED": 0, "ONE_HOUR": 3, "SIX_HOURS": 4, "TWELVE_HOURS": 5, "TWENTY_FOUR_HOURS": 6},
+)
 
 # Scalar fields with explicit presence (proto3 `optional`, members of a `oneof`, wrapper types such
 # as google.protobuf.BoolValue), by discovery schema: their defaults are values, kept as sent.
@@ -374,7 +378,7 @@ class Api:
 
 class _Enum:
     def __init__(self, names):
-        self.numbers = _ENUM_NUMBERS.get(names[0]) or {name: i for i, name in enumerate(names)}
+        self.numbers = next((numbers for numbers in _ENUM_NUMBERS if set(numbers) == set(names)), None) or {name: i for i, name in enumerate(names)}
         self.names_by_number = {number: name for name, number in self.numbers.items()}
 
 
