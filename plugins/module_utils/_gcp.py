@@ -195,6 +195,16 @@ def copy_message(message):
     return type(message).deserialize(type(message).serialize(message))
 
 
+DURATION_RE = re.compile(r"^([0-9]+)([smhd]?)$")
+UNITS = dict(s=1, m=60, h=3600, d=86400)
+
+
+def seconds(value):
+    """A duration as seconds: a number of seconds, or a number with a unit s, m, h or d (``7d``); None if not one."""
+    match = DURATION_RE.match(str(value).strip())
+    return int(match.group(1)) * UNITS[match.group(2) or "s"] if match else None
+
+
 def invalid(resource, problems, what="parameters"):
     """The error for input refused before any call: it names the resource and every problem, and says that nothing changed."""
     return GcpError("Invalid %s for %s: %s. Nothing was changed." % (what, resource, "; ".join(problems)))
@@ -550,7 +560,7 @@ class Session:
         only (https://github.com/googleapis/google-cloud-python/issues/16852). Imported here, on first
         use: the modules that need no such API (all but the canary analysis) start without it. ``api_endpoint``
         stands for the document's ``rootUrl``: the client's base is it joined with the ``servicePath`` (Cloud
-        Storage's ``storage/v1/``), as on Google."""
+        Storage's ``storage/v1/``), and its media uploads go to it (``upload/storage/v1/...``), as on Google."""
         import google_auth_httplib2
         import httplib2
         from googleapiclient import discovery as gdiscovery
@@ -558,11 +568,11 @@ class Session:
         endpoint = self.params.get("api_endpoint")
 
         def build():
-            document = get_static_doc(api, version)
-            base = endpoint and endpoint.rstrip("/") + "/" + json.loads(document)["servicePath"]
+            document = json.loads(get_static_doc(api, version))
+            if endpoint:
+                document["rootUrl"] = endpoint.rstrip("/") + "/"
             return gdiscovery.build_from_document(
-                document, http=google_auth_httplib2.AuthorizedHttp(self.resolve()[0], http=httplib2.Http(timeout=self.params["request_timeout"])),
-                client_options={"api_endpoint": base} if base else None)
+                document, http=google_auth_httplib2.AuthorizedHttp(self.resolve()[0], http=httplib2.Http(timeout=self.params["request_timeout"])))
         return self._shared(("discovery", api, version), build)
 
     def _retry(self, idempotent):

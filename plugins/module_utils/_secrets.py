@@ -16,7 +16,7 @@ import secrets
 import string
 
 from ._gcp import (GcpError, Option, argument_spec, changed_options, copy_message, invalid, label_problems, merge_labels,
-                   read_options, short_name, to_dict, write_options)
+                   read_options, seconds, short_name, to_dict, write_options)
 
 try:
     from google.cloud import secretmanager_v1 as sm
@@ -30,8 +30,6 @@ SECRET_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 ALIAS_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
 TOPIC_RE = re.compile(r"^projects/[^/]+/topics/[^/]+$")
 LOCATION_RE = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
-DURATION_RE = re.compile(r"^(\d+)([smhd])$")
-UNITS = dict(s=1, m=60, h=3600, d=86400)
 MAX_PAYLOAD = 64 * 1024  # bytes (https://cloud.google.com/secret-manager/quotas)
 MIN_ROTATION = 3600  # seconds: Google refuses a shorter rotation period
 MIN_ROTATION_LEAD = 300  # seconds: "Cannot be set to less than 300s (5 min) in the future" (Rotation.next_rotation_time)
@@ -45,12 +43,6 @@ CHARSETS = dict(alphanumeric=string.ascii_letters + string.digits, hex="01234567
 
 def secret_path(project, name):
     return "projects/%s/secrets/%s" % (project, name)
-
-
-def seconds(text):
-    """'90s', '30m', '12h', '30d' -> seconds; None when malformed."""
-    m = DURATION_RE.match(str(text))
-    return int(m.group(1)) * UNITS[m.group(2)] if m else None
 
 
 def _timestamp(text):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from ._gcp import GcpError, invalid, label_problems
+from ._gcp import GcpError, invalid, label_problems, seconds
 
 STORAGE_LIBRARIES = (("google-api-python-client", "googleapiclient"),)
 
@@ -31,8 +31,6 @@ STORAGE_CLASSES = ("STANDARD", "NEARLINE", "COLDLINE", "ARCHIVE")
 # https://cloud.google.com/storage/docs/soft-delete: a soft delete duration of 0 (off) or 7 to 90 days.
 MAX_RETENTION = 3155760000
 SOFT_DELETE_DAYS = (7, 90)
-DURATION_RE = re.compile(r"^([0-9]+)([smhd]?)$")
-UNITS = dict(s=1, m=60, h=3600, d=86400)
 # https://cloud.google.com/storage/docs/lifecycle: at most 100 rules; the actions and their storage classes.
 MAX_RULES = 100
 ACTIONS = ("Delete", "SetStorageClass", "AbortIncompleteMultipartUpload")
@@ -81,12 +79,6 @@ COMPARED = ("storage_class", "versioning", "retention_period", "lifecycle_rules"
 
 
 # ---------------------------------------------------------------- validation and normalisation
-
-def seconds(value):
-    """A duration as seconds: a number of seconds, or a number with a unit s, m, h or d (``7d``); None if not one."""
-    match = DURATION_RE.match(str(value).strip())
-    return int(match.group(1)) * UNITS[match.group(2) or "s"] if match else None
-
 
 def location_type(location):
     """The location type Google gives a bucket in ``location`` (upper-cased)."""
