@@ -419,7 +419,9 @@ def _name(variables):
 
 
 def _free(port):
+    """Whether redis-server can listen on `port` (it sets SO_REUSEADDR: a port whose last connections linger in TIME_WAIT is free)."""
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((HOST, port))
         except OSError:

@@ -232,7 +232,7 @@ def manage_instance(session):
     def read():
         return read_instance(session, path, resource)
 
-    current = _settled(session, read, resource, read())
+    current = settled(session, read, resource, read())
     if p["state"] == "absent":
         if current is not None and current.state.name != "DELETING" and not session.check_mode:
             session.finish(session.call("delete", resource, client.delete_instance, name=path, idempotent=True), "delete", resource, read, "instance")
@@ -308,8 +308,8 @@ def _create(session, resource, instance, before, changed):
     if not session.check_mode:
         operation = session.call("create", resource, _client(session).create_instance, parent="projects/%s/locations/%s" % (session.project, p["region"]),
                                  instance_id=p["name"], instance=instance, idempotent=True)
-        final = session.finish(operation, "create", resource, lambda: read_instance(session, instance_path(session.project, p["region"], p["name"]),
-                                                                                      resource), "instance")
+        path = instance_path(session.project, p["region"], p["name"])
+        final = session.finish(operation, "create", resource, lambda: read_instance(session, path, resource), "instance")
     return dict(changed=True, instance=instance_view(final), changed_options=changed, recreated=before is not None,
                 diff=dict(before=_options(before), after=_options(final)))
 
@@ -318,7 +318,7 @@ def _create(session, resource, instance, before, changed):
 PASSING_STATES = ("CREATING", "UPDATING", "IMPORTING", "FAILING_OVER", "MAINTENANCE", "REPAIRING")
 
 
-def _settled(session, read, resource, current):
+def settled(session, read, resource, current):
     """The instance once it has left a passing state, polled until wait_timeout; check mode and wait=false take it as it stands."""
     if session.check_mode or not session.params["wait"]:
         return current

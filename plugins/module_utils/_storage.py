@@ -11,7 +11,9 @@ metageneration (``ifMetagenerationMatch``) and re-read when someone else changed
 
 from __future__ import annotations
 
+import io
 import re
+import types
 
 from ._gcp import GcpError, invalid, label_problems, seconds
 
@@ -325,3 +327,51 @@ def manage_bucket(session):
         after = bucket_options(final)
     return dict(changed=bool(keys or lock), bucket=final, changed_options=keys + (["lock_retention_policy"] if lock else []),
                 diff=dict(before=_diff(before), after=_diff(after)))
+
+
+# ---------------------------------------------------------------- objects (what other families keep in a bucket)
+
+def _objects(session):
+    return session.discovery("storage", "v1").objects()
+
+
+def list_objects(session, bucket, prefix, resource):
+    """Every object of ``bucket`` whose name starts with ``prefix``, as the JSON API lists them."""
+    return session.execute_all("list the objects of", resource, lambda token: _objects(session).list(bucket=bucket, prefix=prefix, pageToken=token),
+                               "items")
+
+
+def read_text(session, bucket, name, resource):
+    """The content of a small object, as text."""
+    return session.execute("read gs://%s/%s of" % (bucket, name), resource, _objects(session).get_media(bucket=bucket, object=name),
+                           idempotent=True).decode("utf-8")
+
+
+def download(session, bucket, name, handle, resource, chunk_size=64 * 1024 * 1024):
+    """Write object ``name`` into the open binary file ``handle``, in ranges of ``chunk_size`` bytes, each retried."""
+    from googleapiclient.http import MediaIoBaseDownload
+    downloader = MediaIoBaseDownload(handle, _objects(session).get_media(bucket=bucket, object=name), chunksize=chunk_size)
+    step = types.SimpleNamespace(execute=downloader.next_chunk)
+    while not session.execute("download gs://%s/%s of" % (bucket, name), resource, step, idempotent=True)[1]:
+        pass
+
+
+def write_text(session, bucket, name, text, resource, generation=0, content_type="application/json"):
+    """Write a small object only if its generation is still ``generation`` (0: only if it does not exist yet), so
+    that a write never replaces what someone else wrote since it was read; returns the object's metadata. A stale
+    generation fails with status FAILED_PRECONDITION."""
+    from googleapiclient.http import MediaIoBaseUpload
+    media = MediaIoBaseUpload(io.BytesIO(text.encode("utf-8")), mimetype=content_type)
+    return session.execute("write gs://%s/%s of" % (bucket, name), resource,
+                           _objects(session).insert(bucket=bucket, name=name, media_body=media, ifGenerationMatch=str(generation)), idempotent=True)
+
+
+def delete_object(session, bucket, name, resource, generation=None):
+    """Delete an object (only its ``generation``, when given); one already gone is no error."""
+    try:
+        session.execute("delete gs://%s/%s of" % (bucket, name), resource,
+                        _objects(session).delete(bucket=bucket, object=name, **({"ifGenerationMatch": str(generation)} if generation else {})),
+                        idempotent=True)
+    except GcpError as e:
+        if e.status != "NOT_FOUND":
+            raise

@@ -66,8 +66,8 @@ def test_an_instance_is_created_changed_in_place_upgraded_recreated_and_deleted(
     before = len(emulated.emulator.log())
     play = emulated.run(four_times(instance(name, **changed)) + [dict(name="upgrade", **instance(name, **{**changed, "redis_version": "REDIS_7_2"}))])
     assert play.rc == 0, play.stdout
-    assert play.task("apply 1")["changed_options"] == ["auth_enabled", "labels", "maintenance_window", "memory_size_gb", "persistence",
-                                                        "redis_configs"]
+    in_place = ["auth_enabled", "labels", "maintenance_window", "memory_size_gb", "persistence", "redis_configs"]
+    assert play.task("apply 1")["changed_options"] == in_place
     assert [play.task(n)["changed"] for n in ("check 1", "check 2", "apply 2")] == [True, False, False]
     calls = emulated.emulator.log()[before:]
     assert [(c["method"], c["path"].rsplit("/", 1)[-1]) for c in calls] == [("PATCH", name), ("POST", name + ":upgrade")]
