@@ -165,8 +165,9 @@ def _summary(backup):
     manifest = backup["manifest"] or {}
     return dict(id=backup["id"], time=backup["time"].strftime("%Y-%m-%dT%H:%M:%SZ"), uri=backup["uri"], complete=backup["complete"],
                 problem=backup["problem"], verified=backup["verified"], verification=manifest.get("verification"),
-                size=manifest.get("rdb", {}).get("size"), sha256=manifest.get("rdb", {}).get("sha256"), keys=manifest.get("keys"),
-                redis_version=manifest.get("source", {}).get("redis_version"), reason=manifest.get("reason"))
+                size=manifest.get("rdb", {}).get("size"), sha256=manifest.get("rdb", {}).get("sha256"), key_count=manifest.get("key_count"),
+                redis_version=manifest.get("source", {}).get("redis_version"), memory_size_gb=manifest.get("source", {}).get("memory_size_gb"),
+                reason=manifest.get("reason"))
 
 
 def _pick(catalog, wanted, resource):
@@ -259,7 +260,7 @@ def take_backup(session, p, instance, resource, check_tool, reason=None):
                        "and older backups were left as they were. Hint: re-run; the next successful backup removes it." % (resource, uri, problem))
     manifest = dict(
         format=MANIFEST_FORMAT, id=backup_id, time=started.strftime("%Y-%m-%dT%H:%M:%SZ"), finished=_now().strftime("%Y-%m-%dT%H:%M:%SZ"),
-        reason=reason, keys=keys,
+        reason=reason, key_count=keys,
         source=dict(instance=instance.name, redis_version=instance.redis_version, tier=instance.tier.name, memory_size_gb=instance.memory_size_gb),
         rdb=dict(uri=uri, size=size, sha256=sha256, generation=str(rdb["generation"]), md5=rdb.get("md5Hash")),
         verification=None)
@@ -443,7 +444,7 @@ def compare(reference, target, sample):
             continue  # it expired since the backup
         if have != want:
             mismatches.append("key %r differs%s" % (key.decode("utf-8", "replace"), " (missing)" if have is None else ""))
-    return mismatches[:20], dict(keys=keys, expiring=expiring, target_keys=target_keys, target_expiring=target_expiring, sampled=len(drawn))
+    return mismatches[:20], dict(key_count=keys, expiring=expiring, target_keys=target_keys, target_expiring=target_expiring, sampled=len(drawn))
 
 
 def verify_backup(session):
@@ -473,8 +474,8 @@ def verify_backup(session):
             reason = "its RDB's sha256 is %s, not the %s recorded when it was taken" % (sha256, manifest["rdb"]["sha256"])
         elif problem:
             reason = "redis-check-rdb refuses its RDB: %s" % problem
-        elif keys != manifest.get("keys"):
-            reason = "its RDB holds %s keys, not the %s recorded when it was taken" % (keys, manifest.get("keys"))
+        elif keys != manifest.get("key_count"):
+            reason = "its RDB holds %s keys, not the %s recorded when it was taken" % (keys, manifest.get("key_count"))
         else:
             local = LocalServer(path, server_tool)
             try:

@@ -102,7 +102,7 @@ backup:
     verified: null
     size: 209715200
     sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
-    keys: 1048576
+    key_count: 1048576
     redis_version: REDIS_7_2
 pruned:
   description: The ids of the backups deleted by retention, and of incomplete ones left by earlier runs.

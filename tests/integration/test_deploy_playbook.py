@@ -6,11 +6,16 @@ import os
 import re
 import subprocess
 import sys
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
+from urllib.request import urlopen
 
 import pytest
 import requests
 import yaml
+from google.api_core.client_options import ClientOptions
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import redis_v1
+from orchestra_emulator.projects import project_number
 
 from conftest import REPO, routed
 from test_iam_bindings import accounts, buckets, live
@@ -28,11 +33,11 @@ def recap(stdout):
 # binding for it, the bindings applied (each a task of its own), and the Serverless VPC Access connector the local
 # service reaches Redis through created (its health check changes nothing).
 SETUP_CHANGES = 9
-# What a first deploy changes in each region: the service created, and its invoker binding.
-REGION_CHANGES = 2
+# What a first deploy changes in each region: the Redis instance created, the service created, and its invoker binding.
+REGION_CHANGES = 3
 
-LOCAL_EMULATOR_CONFIG = yaml.safe_load((REPO / "inventories" / "local" / "group_vars" / "gcp.yml").read_text())[
-    "local_emulator_config"]
+LOCAL = yaml.safe_load((REPO / "inventories" / "local" / "group_vars" / "gcp.yml").read_text())
+LOCAL_EMULATOR_CONFIG = LOCAL["local_emulator_config"]
 
 
 def ansible_playbook(emulated, *args, playbook="deploy.yml", succeed=True):
@@ -43,7 +48,8 @@ def ansible_playbook(emulated, *args, playbook="deploy.yml", succeed=True):
     env = dict(os.environ, NO_GCE_CHECK="true", ANSIBLE_NOCOLOR="1")
     env.pop("ORCHESTRA_GCP_ENDPOINT", None)
     cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), playbook, "-i", "inventories/local",
-           "-e", "gcp_project=%s" % emulated.project, "-e", "gcp_api_endpoint=%s" % emulated.endpoint,
+           "-e", "gcp_project=%s" % emulated.project, "-e", "gcp_project_number=%d" % project_number(emulated.project),
+           "-e", "gcp_api_endpoint=%s" % emulated.endpoint,
            "-e", "local_emulator_port=%d" % port, *args]
     done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert (done.returncode == 0) == succeed, done.stdout + done.stderr
@@ -85,19 +91,39 @@ def test_deploy_then_redeploy_changes_nothing(emulated):
     # The backups' bucket as declared; the backup account is its objectAdmin and holds nothing on the project.
     bucket = "%s-redis-backups" % emulated.project
     backups = buckets(emulated).get(bucket=bucket).execute()
-    assert (backups["location"], backups["versioning"], backups["retentionPolicy"]["retentionPeriod"], backups["iamConfiguration"]["publicAccessPrevention"],
+    assert (backups["location"], backups["versioning"], backups["iamConfiguration"]["publicAccessPrevention"],
             backups["iamConfiguration"]["uniformBucketLevelAccess"]["enabled"], backups["lifecycle"]["rule"]) == (
-        "US-CENTRAL1", {"enabled": True}, "86400", "enforced", True,
-        [{"action": {"type": "Delete"}, "condition": {"isLive": False, "daysSinceNoncurrentTime": 30}}])
+        "US-CENTRAL1", {"enabled": True}, "enforced", True, [{"action": {"type": "Delete"}, "condition": {"isLive": False, "daysSinceNoncurrentTime": 30}}])
+    assert "retentionPolicy" not in backups, "a bucket retention policy would forbid pruning backups and recording their verification"
     backup = "serviceAccount:orchestra-backup@%s.iam.gserviceaccount.com" % emulated.project
     bucket_policy = buckets(emulated).getIamPolicy(bucket=bucket, optionsRequestedPolicyVersion=3).execute()
     assert [b["role"] for b in bucket_policy["bindings"] if backup in b["members"]] == ["roles/storage.objectAdmin"]
+    # Memorystore exports and imports as the instance's persistence identity: objectAdmin of the bucket too.
+    redis_instance = redis(emulated).get_instance(name="projects/%s/locations/us-central1/instances/orchestra-redis" % emulated.project)
+    assert (redis_instance.tier.name, redis_instance.memory_size_gb, dict(redis_instance.redis_configs)) == ("BASIC", 1, {"maxmemory-policy": "volatile-lru"})
+    assert [b["members"] for b in bucket_policy["bindings"] if b["role"] == "roles/storage.objectAdmin"] == [
+        [backup, redis_instance.persistence_iam_identity]]
     assert not [b["role"] for b in live(emulated, "project", "projects/" + emulated.project).get("bindings", []) if backup in b["members"]]
     invokers = emulated.services.get_iam_policy(request={"resource": service.name}).bindings
     assert [(b.role, list(b.members)) for b in invokers] == [
         ("roles/run.invoker", ["serviceAccount:orchestra-deployer@%s.iam.gserviceaccount.com" % emulated.project])]
     answer = requests.get(service.uri, timeout=5).json()
     assert answer["service"] == "ai-orchestra" and answer["env_sha256"]["REDIS_PASSWORD"] == hashlib.sha256(first).hexdigest()
+
+    # Redis backups: one taken and verified in a scratch instance, which is deleted after; none again within the hour.
+    changed, out = ansible_playbook(emulated, playbook="playbooks/backup_redis.yml")
+    assert changed == 5, out  # the backup, the scratch instance, the restore into it, the verification recorded, its deletion
+    (taken,) = [item["name"] for item in storage_objects(emulated, bucket) if item["name"].endswith(".json")]
+    assert json.loads(storage_object(emulated, bucket, taken))["verification"]["state"] == "passed"
+    assert [i.name.rsplit("/", 1)[1] for i in redis(emulated).list_instances(parent="projects/%s/locations/us-central1" % emulated.project)] == [
+        "orchestra-redis"]
+    assert ansible_playbook(emulated, playbook="playbooks/backup_redis.yml")[0] == 0
+    # A restore needs the instance's name as its confirmation.
+    mutations = len(emulated.emulator.log())
+    _changed, out = ansible_playbook(emulated, playbook="playbooks/restore_redis.yml", succeed=False)
+    assert "set confirm to 'orchestra-redis' to go ahead" in out and len(emulated.emulator.log()) == mutations
+    changed, out = ansible_playbook(emulated, "-e", "confirm=orchestra-redis", playbook="playbooks/restore_redis.yml")
+    assert changed == 1 and "Restored backup %s" % taken.rsplit("/", 1)[1][:-5] in out, out
 
     mutations = len(emulated.emulator.log())
     changed, out = ansible_playbook(emulated)
@@ -115,6 +141,27 @@ def test_deploy_then_redeploy_changes_nothing(emulated):
     changed, out = ansible_playbook(emulated)
     assert changed == 0, out
     assert len(emulated.emulator.log()) == mutations
+
+    # A deploy that changes Redis backs its data up first, then changes it in place.
+    bigger = json.dumps({"orchestra_redis": dict(LOCAL["orchestra_redis"], memory_size_gb=2)})
+    changed, out = ansible_playbook(emulated, "-e", bigger)
+    assert changed == 2, out  # the backup, the change
+    calls = [(c["method"], c["path"].rsplit("/", 1)[1]) for c in emulated.emulator.log()[mutations:] if "/instances/" in c["path"]]
+    assert calls == [("POST", "orchestra-redis:export"), ("PATCH", "orchestra-redis")], calls
+
+
+def redis(emulated):
+    return redis_v1.CloudRedisClient(transport="rest", credentials=AnonymousCredentials(), client_options=ClientOptions(api_endpoint=emulated.endpoint))
+
+
+def storage_objects(emulated, bucket):
+    with urlopen("%s/storage/v1/b/%s/o" % (emulated.endpoint, bucket), timeout=30) as answer:
+        return json.load(answer).get("items", [])
+
+
+def storage_object(emulated, bucket, name):
+    with urlopen("%s/storage/v1/b/%s/o/%s?alt=media" % (emulated.endpoint, bucket, quote(name, safe="")), timeout=30) as answer:
+        return answer.read()
 
 
 def pinned_version(service):

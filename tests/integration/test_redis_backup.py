@@ -78,7 +78,7 @@ def test_a_data_set_survives_a_backup_a_flush_and_a_restore_and_a_backup_is_veri
     assert play.rc == 0, play.stdout
     assert [play.task(n).get("changed") for n in ("check 1", "apply 1", "check 2", "apply 2")] == [True, True, False, False]
     taken = play.task("apply 1")["backup"]
-    assert taken["complete"] and taken["keys"] == len(before) and taken["verified"] is None and taken["redis_version"] == "REDIS_7_0"
+    assert taken["complete"] and taken["key_count"] == len(before) and taken["verified"] is None and taken["redis_version"] == "REDIS_7_0"
     assert play.task("apply 2")["backup"]["id"] == taken["id"] and "younger than min_interval 1h" in play.task("apply 2")["not_taken"]
     assert play.task("redis_backup_info")["backups"] == [taken] and play.task("redis_backup_info")["newest_verified"] is None
     manifest = json.loads(stored(emulated, FOLDER + taken["id"] + ".json"))
@@ -98,7 +98,7 @@ def test_a_data_set_survives_a_backup_a_flush_and_a_restore_and_a_backup_is_veri
     assert "set confirm to 'cache' to go ahead" in play.task("unconfirmed")["msg"] and "Nothing was changed" in play.task("unconfirmed")["msg"]
     assert play.task("check")["changed"] and play.task("check")["restored"]["id"] == taken["id"]
     restored = play.task("restore")
-    assert restored["restored"]["id"] == taken["id"] and restored["safety_backup"]["keys"] == 0
+    assert restored["restored"]["id"] == taken["id"] and restored["safety_backup"]["key_count"] == 0
     assert [c["path"].rsplit("/", 1)[-1] for c in emulated.emulator.log()[marks:] if c["method"] == "POST" and ":" in c["path"]] == \
         ["cache:export", "cache:import"], "only the restore itself changed anything: its safety export, then the import"
     assert snapshot(connect(instances["cache"])) == before
@@ -110,6 +110,6 @@ def test_a_data_set_survives_a_backup_a_flush_and_a_restore_and_a_backup_is_veri
                          task("redis_backup_info", **WHERE)])
     assert play.rc == 0, play.stdout
     verified = play.task("redis_backup_verify")
-    assert verified["passed"] and verified["measured"]["keys"] == len(before) and verified["measured"]["sampled"] == 50
+    assert verified["passed"] and verified["measured"]["key_count"] == len(before) and verified["measured"]["sampled"] == 50
     catalog = play.task("redis_backup_info")
     assert catalog["newest_verified"]["id"] == taken["id"] and catalog["newest_verified"]["verification"]["state"] == "passed"
