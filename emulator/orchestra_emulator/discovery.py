@@ -23,7 +23,8 @@ import re
 from orchestra_emulator.errors import invalid_argument
 
 # Enums whose proto numbers are not their positions in the discovery document (found by their names).
-# From google/api/launch_stage.proto, google/cloud/run/v2/condition.proto and google/cloud/redis/v1/cloud_redis.proto.
+# From google/api/launch_stage.proto, google/cloud/run/v2/condition.proto, google/cloud/redis/v1/cloud_redis.proto and
+# google/cloud/redis/cluster/v1/cloud_redis_cluster.proto (NodeType; RescheduleClusterMaintenanceRequest.RescheduleType).
 _ENUM_NUMBERS = (
     {
         "LAUNCH_STAGE_UNSPECIFIED": 0,
@@ -57,7 +58,18 @@ _ENUM_NUMBERS = (
     {"STATE_UNSPECIFIED": 0, "CREATING": 1, "READY": 2, "UPDATING": 3, "DELETING": 4, "REPAIRING": 5, "MAINTENANCE": 6, "IMPORTING": 8,
      "FAILING_OVER": 9},
     {"SNAPSHOT_PERIOD_UNSPECIFIED": 0, "ONE_HOUR": 3, "SIX_HOURS": 4, "TWELVE_HOURS": 5, "TWENTY_FOUR_HOURS": 6},
+    {"NODE_TYPE_UNSPECIFIED": 0, "REDIS_SHARED_CORE_NANO": 1, "REDIS_HIGHMEM_MEDIUM": 2, "REDIS_HIGHMEM_XLARGE": 3, "REDIS_STANDARD_SMALL": 4,
+     "REDIS_HIGHCPU_MEDIUM": 7, "REDIS_STANDARD_LARGE": 8, "REDIS_HIGHMEM_2XLARGE": 9},
+    {"RESCHEDULE_TYPE_UNSPECIFIED": 0, "IMMEDIATE": 1, "SPECIFIC_TIME": 3},
 )
+# Enums that share their names with one of _ENUM_NUMBERS but not its numbers, by (document, schema, field): Memorystore
+# for Redis Cluster's RDBConfig.rdbSnapshotPeriod numbers ONE_HOUR 1 ... TWENTY_FOUR_HOURS 4 (cloud_redis_cluster.proto),
+# where an instance's PersistenceConfig has 3 ... 6, and k8s-config-connector's recording sends 1 for ONE_HOUR
+# (tests/fixtures/google/redis_cluster_patch_one_field.json).
+_FIELD_ENUM_NUMBERS = {
+    ("redis.v1", "RDBConfig", "rdbSnapshotPeriod"): {"SNAPSHOT_PERIOD_UNSPECIFIED": 0, "ONE_HOUR": 1, "SIX_HOURS": 2, "TWELVE_HOURS": 3,
+                                                     "TWENTY_FOUR_HOURS": 4},
+}
 
 # Scalar fields with explicit presence (proto3 `optional`, members of a `oneof`, wrapper types such
 # as google.protobuf.BoolValue), by discovery schema: their defaults are values, kept as sent.
@@ -91,6 +103,11 @@ EXPLICIT_PRESENCE = {
     "WindowsBasedSli": {"goodBadMetricFilter"},
     # secretmanager.v1
     "SecretPayload": {"dataCrc32c"},
+    # redis.v1 (Memorystore for Redis Cluster, google.cloud.redis.cluster.v1: replicaCount 0 and deletionProtectionEnabled
+    # false are printed, as recorded)
+    "Cluster": {"replicaCount", "sizeGb", "shardCount", "preciseSizeGb", "deletionProtectionEnabled", "backupCollection", "kmsKey",
+                "asyncClusterEndpointsDeletionEnabled", "serverCaMode", "serverCaPool", "rotateServerCertificate"},
+    "BackupClusterRequest": {"backupId"},
 }
 # String formats that stand for well-known messages (Duration, Timestamp, FieldMask): always present.
 _MESSAGE_FORMATS = frozenset({"google-duration", "google-datetime", "google-fieldmask"})
@@ -205,6 +222,10 @@ class Api:
         self._schema_prefix = proto_schema_name(proto_package)
         self.methods = list(_methods(document["resources"], document.get("servicePath", "")))
         self._enums = {}
+        for (document_name, schema, field), numbers in _FIELD_ENUM_NUMBERS.items():
+            prop = self.schemas.get(schema, {}).get("properties", {}).get(field) if document_name == name else None
+            if prop is not None:
+                prop["enumNumbers"] = numbers
 
     def match(self, http_method, path):
         """(method, path variables) serving the request, or None."""
@@ -291,7 +312,7 @@ class Api:
         if kind == "array":
             return value == []
         if "enum" in prop:
-            return self._enum(prop["enum"]).numbers.get(value) == 0
+            return self._enum(prop).numbers.get(value) == 0
         if kind == "boolean":
             return value is False
         if kind in ("integer", "number") or prop.get("format") in ("int64", "uint64"):
@@ -309,7 +330,7 @@ class Api:
             raise _invalid_value(path, type_name, value) from None
 
     def _decode_enum(self, prop, value, path):
-        enum = self._enum(prop["enum"])
+        enum = self._enum(prop)
         if isinstance(value, str) and value in enum.numbers:
             return value
         if isinstance(value, int) and not isinstance(value, bool) and value in enum.names_by_number:
@@ -328,7 +349,7 @@ class Api:
         if ref:
             prop = self.schemas[ref]
         if "enum" in prop and isinstance(value, str) and enum_numbers:
-            return self._enum(prop["enum"]).numbers.get(value, value)
+            return self._enum(prop).numbers.get(value, value)
         if isinstance(value, list) and "items" in prop:
             return [self._encode(prop["items"], item, enum_numbers) for item in value]
         if not isinstance(value, dict):
@@ -355,10 +376,12 @@ class Api:
 
     # -- type names ----------------------------------------------------------------------
 
-    def _enum(self, names):
-        key = tuple(names)
+    def _enum(self, prop):
+        """The enum of a field (its discovery property): its numbers as the proto has them."""
+        numbers = prop.get("enumNumbers")
+        key = (tuple(prop["enum"]), tuple(sorted(numbers.items())) if numbers else None)
         if key not in self._enums:
-            self._enums[key] = _Enum(names)
+            self._enums[key] = _Enum(prop["enum"], numbers)
         return self._enums[key]
 
     def _message_type(self, ref):
@@ -377,8 +400,8 @@ class Api:
 
 
 class _Enum:
-    def __init__(self, names):
-        self.numbers = next((numbers for numbers in _ENUM_NUMBERS if set(numbers) == set(names)), None) or {name: i for i, name in enumerate(names)}
+    def __init__(self, names, numbers=None):
+        self.numbers = numbers or next((known for known in _ENUM_NUMBERS if set(known) == set(names)), None) or {name: i for i, name in enumerate(names)}
         self.names_by_number = {number: name for name, number in self.numbers.items()}
 
 

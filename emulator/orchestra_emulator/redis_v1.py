@@ -1,5 +1,6 @@
 """Memorystore for Redis API v1 (redis.v1.json): instances (create, get, list, patch, delete, upgrade, export,
-import, getAuthString) and their operations, each instance backed by a real redis-server.
+import, getAuthString) and their operations, each instance backed by a real redis-server; clusters and their backups
+are redis_clusters.py's, served here.
 
 Stored under state["resources"]["redis.v1"]["instances"]: {instance name: {"instance": the Instance as Google returns
 it, "settleAt": when its current operation ends, or null, "authString": its AUTH string or null}}. Shapes follow
@@ -30,7 +31,7 @@ import socket
 import subprocess
 import time
 
-from orchestra_emulator import paging, storage_v1
+from orchestra_emulator import paging, redis_clusters, storage_v1
 from orchestra_emulator.discovery import camel_case
 from orchestra_emulator.errors import RPC_CODES, ApiError, already_exists, failed_precondition, invalid_argument, not_found
 from orchestra_emulator.operations import done_time, typed
@@ -75,6 +76,7 @@ class RedisV1(EmulatedApi):
         super().__init__(shared)
         self._store = shared.store
         self._servers = Servers(os.path.join(os.path.dirname(shared.store.path), "redis"))
+        self._clusters = redis_clusters.Clusters(shared.store, os.path.join(os.path.dirname(shared.store.path), "redis-clusters"), self.operations)
         prefix = "redis.projects.locations."
         self.handlers = {
             prefix + "instances.create": (self.create, "instance"),
@@ -87,6 +89,7 @@ class RedisV1(EmulatedApi):
             prefix + "instances.import": (self.import_, ""),
             prefix + "instances.getAuthString": (self.get_auth_string, None),
             **self.operations.handlers(prefix, regional_parent),
+            **self._clusters.handlers(prefix),
         }
 
     def restore(self):
@@ -94,9 +97,11 @@ class RedisV1(EmulatedApi):
         with self._store.mutate() as data:
             for name, entry in _instances(data).items():
                 entry["instance"]["port"] = self._servers.start(name, entry["instance"], entry["authString"], entry["instance"]["port"])
+        self._clusters.restore()
 
     def close(self):
         self._servers.stop_all()
+        self._clusters.close()
 
     def create(self, request):
         instance_id = request.query.get("instanceId", "")

@@ -1,6 +1,6 @@
 """A minimal Redis client over RESP (https://redis.io/docs/latest/develop/reference/protocol-spec/): what the
 emulator needs to drive the redis-server processes behind Memorystore instances (PING, AUTH, CONFIG SET, SAVE,
-SHUTDOWN), without a client library."""
+SHUTDOWN, and the CLUSTER commands that join a cluster's nodes and move its slots), without a client library."""
 
 import socket
 
@@ -21,6 +21,24 @@ class Connection:
         encoded = [arg if isinstance(arg, bytes) else str(arg).encode() for arg in args]
         self._socket.sendall(b"*%d\r\n" % len(encoded) + b"".join(b"$%d\r\n%s\r\n" % (len(arg), arg) for arg in encoded))
         return self._reply()
+
+    def pipeline(self, commands):
+        """Send many commands at once and return their replies in order; an error reply is returned as a RedisError, not
+        raised, so that one refused command does not hide the others' replies."""
+        if not commands:
+            return []
+        payload = []
+        for args in commands:
+            encoded = [arg if isinstance(arg, bytes) else str(arg).encode() for arg in args]
+            payload.append(b"*%d\r\n" % len(encoded) + b"".join(b"$%d\r\n%s\r\n" % (len(arg), arg) for arg in encoded))
+        self._socket.sendall(b"".join(payload))
+        replies = []
+        for _command in commands:
+            try:
+                replies.append(self._reply())
+            except RedisError as error:
+                replies.append(error)
+        return replies
 
     def close(self):
         self._reader.close()
