@@ -197,9 +197,12 @@ class RedisV1(EmulatedApi):
                 rdb = storage_v1.read_object(self._store, bucket, object_name)
             except ApiError as error:
                 return self._operation(data, name, "import", error=_operation_error(error, f"gs://{bucket}/{object_name}"))
-            entry["instance"]["port"] = self._servers.load(name, entry["instance"], entry["authString"], rdb)
+            entry["instance"]["port"], loaded = self._servers.load(name, entry["instance"], entry["authString"], rdb)
             entry["instance"]["state"] = IMPORTING
             entry["settleAt"] = done_time(data)
+            if not loaded:
+                return self._operation(data, name, "import", error={
+                    "code": RPC_CODES["INVALID_ARGUMENT"], "message": f"gs://{bucket}/{object_name}: the instance's Redis cannot load this RDB file."})
             return self._operation(data, name, "import", typed(f"{PACKAGE}.Instance", {**entry["instance"], "state": READY}))
 
     def get_auth_string(self, request):
@@ -261,11 +264,20 @@ class Servers:
             return handle.read()
 
     def load(self, name, instance, auth, rdb):
-        """Stop the server, put `rdb` in place of its data and start it again (on its port); returns the port."""
+        """Stop the server, put `rdb` in place of its data and start it again (on its port); returns (the port, whether
+        it loaded `rdb`). A server that refuses `rdb` starts again without data: "If an import fails for any reason, the
+        instance is brought online, but the data may be fully flushed" (Google's import-export-overview)."""
         self.stop(name)
-        with open(os.path.join(self._directory(name), "dump.rdb"), "wb") as handle:
+        path = os.path.join(self._directory(name), "dump.rdb")
+        with open(path, "wb") as handle:
             handle.write(rdb)
-        return self.start(name, instance, auth, instance["port"])
+        try:
+            return self.start(name, instance, auth, instance["port"]), True
+        except ApiError:
+            if self._processes[name].poll() is None:  # still loading when start gave up: not a refusal
+                raise
+        os.remove(path)
+        return self.start(name, instance, auth, instance["port"]), False
 
     def stop(self, name, remove=False):
         process = self._processes.pop(name, None)

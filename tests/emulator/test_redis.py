@@ -7,6 +7,7 @@ import json
 import pathlib
 import shutil
 import time
+import urllib.request
 
 import pytest
 from google.auth.credentials import AnonymousCredentials
@@ -133,6 +134,17 @@ def test_an_instance_is_a_real_redis_exported_flushed_imported_patched_and_delet
 
     missing = done(redis_api, instances(redis_api).import_(name=NAME, body={"inputConfig": {"gcsSource": {"uri": f"gs://{BUCKET}/nothing.rdb"}}}).execute())
     assert missing["error"]["code"] == 5 and "nothing.rdb" in missing["error"]["message"]
+    # A file its Redis cannot load: the import fails, and the instance is brought online without its data (Google's
+    # import-export-overview: "If an import fails for any reason, the instance is brought online, but the data may be fully flushed").
+    upload = urllib.request.Request(f"{emulator.endpoint}/upload/storage/v1/b/{BUCKET}/o?uploadType=media&name=backups/half.rdb", data=rdb[:len(rdb) // 2],
+                                    method="POST", headers={"Content-Type": "application/octet-stream"})
+    urllib.request.urlopen(upload, timeout=10).close()
+    half = {"inputConfig": {"gcsSource": {"uri": f"gs://{BUCKET}/backups/half.rdb"}}}
+    refused = done(redis_api, instances(redis_api).import_(name=NAME, body=half).execute())
+    assert refused["error"]["code"] == 3 and "backups/half.rdb" in refused["error"]["message"]
+    assert instances(redis_api).get(name=NAME).execute()["state"] == "READY"
+    with Connection(instance["port"], auth) as connection:
+        assert connection.command("DBSIZE") == 0
     nowhere = done(redis_api, instances(redis_api).export(name=NAME, body={"outputConfig": {"gcsDestination": {"uri": "gs://no-such-bucket/x.rdb"}}}).execute())
     assert nowhere["error"]["code"] == 5
 
