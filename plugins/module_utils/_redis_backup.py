@@ -31,7 +31,7 @@ import time
 
 from . import _retention
 from ._gcp import WAIT_ARGSPEC, GcpError, invalid, seconds
-from ._redis import INSTANCE_ID_RE, REDIS_LIBRARIES, REGION_RE, describe_instance, instance_path, read_instance, settled
+from ._redis import INSTANCE_ID_RE, REDIS_LIBRARIES, REGION_RE, VERSIONS, describe_instance, instance_path, read_instance, settled
 from ._storage import NAME_RE as BUCKET_RE
 from ._storage import STORAGE_LIBRARIES, delete_object, download, list_objects, read_text, write_text
 
@@ -361,6 +361,10 @@ def restore_instance(session):
     if backup["verified"] is False:
         raise invalid(resource, ["backup %s failed its verification (%s): restore another one, or verify it again first"
                                  % (backup["id"], (backup["manifest"].get("verification") or {}).get("reason"))])
+    version = backup["manifest"].get("source", {}).get("redis_version")
+    if version in VERSIONS and instance.redis_version in VERSIONS and VERSIONS.index(version) > VERSIONS.index(instance.redis_version):
+        raise invalid(resource, ["backup %s is of %s, newer than the instance's %s: Redis cannot load it; upgrade the instance first "
+                                 "(orchestra.gcp.redis_instance redis_version)" % (backup["id"], version, instance.redis_version)])
     if session.check_mode:
         return dict(changed=True, restored=_summary(backup), safety_backup=None)
     safety = take_backup(session, dict(p, instance=target), instance, resource, tool, reason="before restoring %s" % backup["id"]) \

@@ -113,3 +113,10 @@ def test_a_data_set_survives_a_backup_a_flush_and_a_restore_and_a_backup_is_veri
     assert verified["passed"] and verified["measured"]["key_count"] == len(before) and verified["measured"]["sampled"] == 50
     catalog = play.task("redis_backup_info")
     assert catalog["newest_verified"]["id"] == taken["id"] and catalog["newest_verified"]["verification"]["state"] == "passed"
+
+    # Redis cannot load a newer version's RDB: a restore into an older instance is refused before any change.
+    play = emulated.run([task("redis_instance", name="cache-old", region="{{ region }}", tier="BASIC", memory_size_gb=1, redis_version="REDIS_6_X")])
+    marks = len(emulated.emulator.log())
+    play = emulated.run([dict(task("redis_restore", target="cache-old", confirm="cache-old", **restore), ignore_errors=True)])
+    assert "is of REDIS_7_0, newer than the instance's REDIS_6_X" in play.task("redis_restore")["msg"]
+    assert emulated.emulator.log()[marks:] == []
