@@ -200,6 +200,7 @@ def bad_input(taken, truncated, replaced, target):
     ]
 
 
+@pytest.mark.one_core  # module logic; test_redis_backup.py walks the same modules and their refusals on every core
 def test_retention_a_failed_export_a_truncated_or_replaced_rdb_and_bad_input(emulated):
     instance = setup(emulated, "cache")["cache"]
     write_data_set(connect(instance))
@@ -335,6 +336,7 @@ def start_and_kill_at(emulated, tasks, verb, operation_seconds):
     return mark
 
 
+@pytest.mark.one_core  # a killed run is walked on every core by test_rollout.py; what is new here is the modules' recovery
 def test_runs_killed_at_the_export_while_pruning_and_at_the_import_converge_when_run_again(emulated):
     instance = setup(emulated, "cache")["cache"]
     client = connect(instance)
