@@ -1,0 +1,14 @@
+# -*- coding: utf-8 -*-
+# Copyright: orchestra.gcp contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Runs orchestra.gcp.redis_cluster_backup in the controller process when the task runs on the controller."""
+
+from __future__ import annotations
+
+from ansible_collections.orchestra.gcp.plugins.module_utils._redis_cluster import BACKUP_SPEC, backup_cluster
+from ansible_collections.orchestra.gcp.plugins.plugin_utils._in_process import GcpAction
+
+
+class ActionModule(GcpAction):
+    spec = BACKUP_SPEC
+    logic = staticmethod(backup_cluster)
