@@ -37,13 +37,14 @@ from orchestra_emulator.errors import RPC_CODES, ApiError, already_exists, faile
 from orchestra_emulator.operations import done_time, typed
 from orchestra_emulator.projects import project_number, regional_parent
 from orchestra_emulator.registry import EmulatedApi, register
-from orchestra_emulator.resp import Connection
+from orchestra_emulator.resp import Connection, RedisError
 
 DOCUMENT = "redis.v1"
 PACKAGE = "google.cloud.redis.v1"
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 HOST = "127.0.0.1"
 MEGABYTES_PER_GB = 4
+SAVE_SECONDS = 600
 READY, CREATING, UPDATING, DELETING, IMPORTING = "READY", "CREATING", "UPDATING", "DELETING", "IMPORTING"
 # Instance.redisVersion (redis.v1.json), oldest first; REDIS_7_0 is the default.
 VERSIONS = ("REDIS_3_2", "REDIS_4_0", "REDIS_5_0", "REDIS_6_X", "REDIS_7_0", "REDIS_7_2")
@@ -247,6 +248,10 @@ class Servers:
                 if time.time() > deadline or self._processes[name].poll() is not None:
                     raise ApiError("INTERNAL", f"The Redis server of {name} did not start.") from None
                 time.sleep(0.02)
+            except RedisError as error:  # it answers LOADING while it reads its RDB file (after an import)
+                if not str(error).startswith("LOADING") or time.time() > deadline:
+                    raise ApiError("INTERNAL", f"The Redis server of {name} did not load its data: {error}.") from None
+                time.sleep(0.02)
 
     def configure(self, name, instance, auth):
         """Apply the instance's memory, redisConfigs and AUTH to its running server."""
@@ -257,8 +262,9 @@ class Servers:
         self._auth[name] = auth
 
     def save(self, name):
-        """SAVE, and the RDB file's bytes."""
-        with self._connect(name) as connection:
+        """SAVE, and the RDB file's bytes. SAVE blocks the server while it writes: seconds for a few hundred MB (its LZF
+        compression tried on every value), so it has a timeout of its own."""
+        with self._connect(name, timeout=SAVE_SECONDS) as connection:
             connection.command("SAVE")
         with open(os.path.join(self._directory(name), "dump.rdb"), "rb") as handle:
             return handle.read()
@@ -295,9 +301,9 @@ class Servers:
         for name in list(self._processes):
             self.stop(name)
 
-    def _connect(self, name):
+    def _connect(self, name, timeout=5.0):
         """A connection to the server of `name`, authenticated with the password it runs with."""
-        return Connection(self._ports[name], self._auth[name])
+        return Connection(self._ports[name], self._auth[name], timeout=timeout)
 
     def _directory(self, name):
         return os.path.join(self._root, name.replace("/", "_"))

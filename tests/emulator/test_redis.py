@@ -14,6 +14,8 @@ from google.auth.credentials import AnonymousCredentials
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
+from orchestra_emulator import redis_v1
+from orchestra_emulator.errors import ApiError
 from orchestra_emulator.resp import Connection, RedisError
 from orchestra_emulator.storage_v1 import crc32c
 
@@ -194,3 +196,30 @@ def test_fixed_fields_downgrades_and_read_replicas(redis_api):
     assert (status, found["status"]) == (400, "INVALID_ARGUMENT")
     status, found = error(instances(redis_api).create(parent=PARENT, instanceId="ha", body={"tier": "BASIC", "memorySizeGb": 1}))
     assert (status, found["status"]) == (409, "ALREADY_EXISTS")
+
+
+@pytest.mark.parametrize("replies, fails", [(["LOADING Redis is loading the dataset in memory"] * 3, False), (["ERR unknown command"], True)])
+def test_a_server_still_loading_its_rdb_is_waited_for(tmp_path, monkeypatch, replies, fails):
+    """A server answers LOADING while it reads a large RDB file (after an import): its start waits for it; another error
+    reply fails at once."""
+    replies = list(replies)
+
+    class Loading(Connection):
+        def command(self, *args):
+            if args == ("PING",) and replies:
+                raise RedisError(replies.pop())
+            return super().command(*args)
+
+    monkeypatch.setattr(redis_v1, "Connection", Loading)
+    servers = redis_v1.Servers(str(tmp_path))
+    try:
+        if fails:
+            with pytest.raises(ApiError, match="did not load its data: ERR unknown command"):
+                servers.start(NAME, {"memorySizeGb": 1}, None)
+        else:
+            port = servers.start(NAME, {"memorySizeGb": 1}, None)
+            with Connection(port) as connection:
+                assert connection.command("PING") == b"PONG"
+        assert not replies
+    finally:
+        servers.stop_all()
