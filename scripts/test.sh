@@ -85,6 +85,7 @@ stage_bench() {  # the benchmark suite end to end, small: its numbers are not ch
     .venv/bin/python benchmarks/rollout.py --steps 1 --regions 1 2 --repeat 1
     .venv/bin/python benchmarks/rotation.py --bake 3 --repeat 1  # a step long enough for the 2 passing measurements on a busy machine
     .venv/bin/python benchmarks/iam.py --repeat 1
+    .venv/bin/python benchmarks/redis_backup.py --megabytes 10 --repeat 1
 }
 
 run_stage setup stage_setup
