@@ -3,7 +3,8 @@
 #
 # Usage: scripts/test.sh [stage...]     stages: sanity lint pytest core-lowest molecule package bench (default: all, in order)
 # scripts/setup.sh always runs first. Stops at the first failing stage with a non-zero exit.
-# Environment: PYTEST_ARGS (default "-n 2") replaces the pytest parallelism options.
+# Environment: PYTEST_ARGS (default "-n 2 --dist worksteal": an idle worker takes tests queued for the other) replaces the
+# pytest parallelism options.
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -47,7 +48,7 @@ stage_lint() { PATH="$ROOT/.venv/bin:$PATH" ansible-lint; }
 stage_pytest() {
     local rc
     # shellcheck disable=SC2086  # PYTEST_ARGS is a list of options
-    PATH="$ROOT/.venv/bin:$PATH" .venv/bin/python -m pytest tests -q --durations=15 ${PYTEST_ARGS--n 2}
+    PATH="$ROOT/.venv/bin:$PATH" .venv/bin/python -m pytest tests -q --durations=15 ${PYTEST_ARGS--n 2 --dist worksteal}
     rc=$?
     if ((rc == 5)); then
         echo "test.sh: pytest collected no tests" >&2
@@ -58,9 +59,9 @@ stage_pytest() {
 stage_core_lowest() {  # the unit and integration suites again (but the one_core scenarios), on the lowest ansible-core meta/runtime.yml declares
     .venv-core-lowest/bin/ansible --version | head -n 1
     # shellcheck disable=SC2086  # PYTEST_ARGS is a list of options
-    PATH="$ROOT/.venv-core-lowest/bin:$PATH" .venv-core-lowest/bin/python -m pytest tests/unit -q ${PYTEST_ARGS--n 2} || return 1
+    PATH="$ROOT/.venv-core-lowest/bin:$PATH" .venv-core-lowest/bin/python -m pytest tests/unit -q ${PYTEST_ARGS--n 2 --dist worksteal} || return 1
     # shellcheck disable=SC2086
-    PATH="$ROOT/.venv-core-lowest/bin:$PATH" .venv-core-lowest/bin/python -m pytest tests/integration -q -m "not one_core" --durations=15 ${PYTEST_ARGS--n 2}
+    PATH="$ROOT/.venv-core-lowest/bin:$PATH" .venv-core-lowest/bin/python -m pytest tests/integration -q -m "not one_core" --durations=15 ${PYTEST_ARGS--n 2 --dist worksteal}
 }
 
 stage_molecule() {  # every role scenario under extensions/molecule, against the emulator

@@ -315,6 +315,12 @@ def _set_path(message, path, value):
         setattr(message, last, value)
 
 
+def given_keys_same(want, have):
+    """``same`` for a dict option compared on the keys the task gives: the others are Google's to choose or keep (a
+    snapshot start time it picked, a zone it placed a node in)."""
+    return have is not None and all(value is None or have.get(key) == value for key, value in want.items())
+
+
 def argument_spec(options):
     return {name: option.spec for name, option in options.items()}
 
@@ -672,6 +678,22 @@ class Session:
             found = read()
             raise GcpError(e.msg + (explain(found, e.msg) if explain else ""), status=e.status,
                            **{key: to_dict(found) if found is not None else None})
+
+    def settle(self, read, resource, current, passing, key):
+        """``current`` once it has left the states in ``passing`` (those a resource leaves by itself as its operation
+        ends: CREATING, UPDATING, ...), read again each second until wait_timeout: a change waits for it, as Google
+        refuses one meanwhile. Check mode and wait=false take it as it stands. A timeout is a ``GcpError`` carrying it
+        under ``key``."""
+        if self.check_mode or not self.params["wait"]:
+            return current
+        deadline = time.monotonic() + self.params["wait_timeout"]
+        while current is not None and current.state.name in passing:
+            if time.monotonic() >= deadline:
+                raise GcpError("Timed out after %ss waiting for %s to leave %s. Nothing was changed. Hint: re-run once its operation is "
+                               "done, or raise wait_timeout." % (self.params["wait_timeout"], resource, current.state.name), **{key: to_dict(current)})
+            time.sleep(1)
+            current = read()
+        return current
 
     def wait(self, operation, action, resource, timeout):
         """Wait for a long-running operation on a monotonic deadline and return its response; on an operation error or

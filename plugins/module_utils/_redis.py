@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import time
 
-from ._gcp import (LOCATION_ARGSPEC, WAIT_ARGSPEC, GcpError, Option, argument_spec, changed_options, copy_message, invalid, label_problems,
-                   merge_labels, read_options, short_name, to_dict, write_options)
+from ._gcp import (LOCATION_ARGSPEC, WAIT_ARGSPEC, GcpError, Option, argument_spec, changed_options, copy_message, given_keys_same, invalid,
+                   label_problems, merge_labels, read_options, short_name, to_dict, write_options)
 
 try:
     from google.cloud import redis_v1
@@ -74,11 +73,6 @@ def _write_window(instance, value):
         day=dayofweek_pb2.DayOfWeek.Value(value["day"]), start_time=dict(hours=value["hour"], minutes=value.get("minute") or 0))])
 
 
-def _given_keys_same(want, have):
-    """A dict option compares on the keys the task gives: the others are Google's (a snapshot start time it chose)."""
-    return have is not None and all(value is None or have.get(key) == value for key, value in want.items())
-
-
 # Every option of an instance once: argument spec, API field, and how it changes (the family's own tag ``change``:
 # "patch" in place under the update mask path ``mask``, "upgrade" through :upgrade, "recreate" fixed at creation).
 INSTANCE_OPTIONS = dict(
@@ -94,10 +88,10 @@ INSTANCE_OPTIONS = dict(
                          same=lambda want, have: bool(want) == bool(have), change="patch", mask="read_replicas_mode"),
     persistence=Option(dict(type="dict", options=dict(mode=dict(type="str", required=True, choices=["DISABLED", "RDB"]),
                                                       rdb_snapshot_period=dict(type="str", choices=list(SNAPSHOT_PERIODS)))),
-                       read=_persistence, write=_write_persistence, same=_given_keys_same, change="patch", mask="persistence_config"),
+                       read=_persistence, write=_write_persistence, same=given_keys_same, change="patch", mask="persistence_config"),
     maintenance_window=Option(dict(type="dict", options=dict(day=dict(type="str", required=True, choices=list(DAYS)),
                                                              hour=dict(type="int", required=True), minute=dict(type="int", default=0))),
-                              read=_window, write=_write_window, same=_given_keys_same, change="patch", mask="maintenance_policy"),
+                              read=_window, write=_write_window, same=given_keys_same, change="patch", mask="maintenance_policy"),
     auth_enabled=Option(dict(type="bool"), "auth_enabled", same=lambda want, have: bool(want) == bool(have), change="patch", mask="auth_enabled"),
     transit_encryption=Option(dict(type="bool"), "transit_encryption_mode",
                               read=lambda i: i.transit_encryption_mode.name == "SERVER_AUTHENTICATION",
@@ -232,7 +226,7 @@ def manage_instance(session):
     def read():
         return read_instance(session, path, resource)
 
-    current = settled(session, read, resource, read())
+    current = session.settle(read, resource, read(), PASSING_STATES, "instance")
     if p["state"] == "absent":
         if current is not None and current.state.name != "DELETING" and not session.check_mode:
             session.finish(session.call("delete", resource, client.delete_instance, name=path, idempotent=True), "delete", resource, read, "instance")
@@ -316,17 +310,3 @@ def _create(session, resource, instance, before, changed):
 
 # States an instance leaves by itself: a change waits for them to end, as Google refuses one meanwhile.
 PASSING_STATES = ("CREATING", "UPDATING", "IMPORTING", "FAILING_OVER", "MAINTENANCE", "REPAIRING")
-
-
-def settled(session, read, resource, current):
-    """The instance once it has left a passing state, polled until wait_timeout; check mode and wait=false take it as it stands."""
-    if session.check_mode or not session.params["wait"]:
-        return current
-    deadline = time.monotonic() + session.params["wait_timeout"]
-    while current is not None and current.state.name in PASSING_STATES:
-        if time.monotonic() >= deadline:
-            raise GcpError("Timed out after %ss waiting for %s to leave %s. Nothing was changed. Hint: re-run once it is READY, or raise "
-                           "wait_timeout." % (session.params["wait_timeout"], resource, current.state.name), instance=instance_view(current))
-        time.sleep(1)
-        current = read()
-    return current

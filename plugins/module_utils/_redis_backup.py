@@ -31,7 +31,7 @@ import time
 
 from . import _retention
 from ._gcp import WAIT_ARGSPEC, GcpError, invalid, seconds
-from ._redis import INSTANCE_ID_RE, REDIS_LIBRARIES, REGION_RE, VERSIONS, describe_instance, instance_path, read_instance, settled
+from ._redis import INSTANCE_ID_RE, PASSING_STATES, REDIS_LIBRARIES, REGION_RE, VERSIONS, describe_instance, instance_path, read_instance
 from ._storage import NAME_RE as BUCKET_RE
 from ._storage import STORAGE_LIBRARIES, delete_object, download, list_objects, read_text, write_text
 
@@ -283,9 +283,10 @@ def _prune(session, p, catalog, resource):
     return [backup["id"] for backup in doomed], selection
 
 
-def _read_source(session, p, resource, key="instance"):
-    path = instance_path(session.project, p["region"], p[key])
-    instance = settled(session, lambda: read_instance(session, path, resource), resource, read_instance(session, path, resource))
+def _read_source(session, p, resource):
+    path = instance_path(session.project, p["region"], p["instance"])
+    instance = session.settle(lambda: read_instance(session, path, resource), resource, read_instance(session, path, resource), PASSING_STATES,
+                              "instance")
     if instance is None:
         raise GcpError("%s does not exist: nothing to back up or restore into. Nothing was changed. Hint: check the name, the project and "
                        "the region." % resource)

@@ -27,8 +27,8 @@ import re
 import time
 
 from . import _retention
-from ._gcp import (LOCATION_ARGSPEC, WAIT_ARGSPEC, GcpError, Option, argument_spec, changed_options, copy_message, invalid, read_options, seconds,
-                   short_name, to_dict, write_options)
+from ._gcp import (LOCATION_ARGSPEC, WAIT_ARGSPEC, GcpError, Option, argument_spec, changed_options, copy_message, given_keys_same, invalid,
+                   read_options, seconds, short_name, to_dict, write_options)
 
 try:
     from google.cloud import redis_cluster_v1
@@ -133,11 +133,6 @@ def _zones(cluster):
     return dict(mode="MULTI_ZONE" if mode == "ZONE_DISTRIBUTION_MODE_UNSPECIFIED" else mode, zone=(config.zone or None) if config else None)
 
 
-def _given_keys_same(want, have):
-    """A dict option compares on the keys the task gives: the others are Google's to choose or keep."""
-    return have is not None and all(value is None or have.get(key) == value for key, value in want.items())
-
-
 def _enum_name(field, unspecified):
     return lambda cluster: None if getattr(cluster, field).name == unspecified else getattr(cluster, field).name
 
@@ -154,7 +149,7 @@ CLUSTER_OPTIONS = dict(
     persistence=Option(dict(type="dict", options=dict(mode=dict(type="str", required=True, choices=["DISABLED", "RDB", "AOF"]),
                                                       rdb_snapshot_period=dict(type="str", choices=list(SNAPSHOT_PERIODS)),
                                                       aof_append_fsync=dict(type="str", choices=list(APPEND_FSYNC)))),
-                       read=_persistence, write=_write_persistence, same=_given_keys_same, change="patch", mask="persistence_config"),
+                       read=_persistence, write=_write_persistence, same=given_keys_same, change="patch", mask="persistence_config"),
     automated_backups=Option(dict(type="dict", options=dict(enabled=dict(type="bool", required=True), start_hour=dict(type="int"),
                                                             retention=dict(type="str"))),
                              read=_backups, write=_write_backups, same=_backups_same, change="patch", mask="automated_backup_config"),
@@ -174,7 +169,7 @@ CLUSTER_OPTIONS = dict(
                                                             zone=dict(type="str"))),
                              read=_zones, write=lambda c, v: setattr(c, "zone_distribution_config", redis_cluster_v1.ZoneDistributionConfig(
                                  mode=v["mode"], **({"zone": v["zone"]} if v.get("zone") else {}))),
-                             same=_given_keys_same, change="recreate"),
+                             same=given_keys_same, change="recreate"),
     kms_key=Option(dict(type="str", no_log=False), "kms_key", change="recreate"),
 )
 # The order patches run in: deletion protection first (a task that turns it off may go on to recreate), then capacity.
@@ -333,20 +328,6 @@ def wait_operation(session, operation, action, resource, read, wait=True):
     return read()
 
 
-def settled(session, read, resource, current):
-    """The cluster once it has left a passing state, polled until wait_timeout; check mode and wait=false take it as it stands."""
-    if session.check_mode or not session.params["wait"]:
-        return current
-    deadline = time.monotonic() + session.params["wait_timeout"]
-    while current is not None and current.state.name in PASSING_STATES:
-        if time.monotonic() >= deadline:
-            raise GcpError("Timed out after %ss waiting for %s to leave %s. Nothing was changed. Hint: re-run once it is ACTIVE, or raise "
-                           "wait_timeout." % (session.params["wait_timeout"], resource, current.state.name), cluster=cluster_view(current))
-        time.sleep(1)
-        current = read()
-    return current
-
-
 def manage_cluster(session):
     """redis_cluster: the cluster exists with the options given (each change its own patch, or recreated when the task
     allows it), or is gone."""
@@ -359,7 +340,7 @@ def manage_cluster(session):
     def read():
         return read_cluster(session, path, resource)
 
-    current = settled(session, read, resource, read())
+    current = session.settle(read, resource, read(), PASSING_STATES, "cluster")
     if current is not None and current.state.name == "DELETING":
         current = None if p["state"] == "absent" else current
     if p["state"] == "absent":
@@ -491,7 +472,7 @@ def backup_cluster(session):
     def read():
         return read_cluster(session, path, resource)
 
-    cluster = settled(session, read, resource, read())
+    cluster = session.settle(read, resource, read(), PASSING_STATES, "cluster")
     if cluster is None:
         raise GcpError("%s does not exist: nothing to back up. Nothing was changed. Hint: check the name, the project and the region." % resource)
     if cluster.state.name != "ACTIVE":

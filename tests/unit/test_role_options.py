@@ -13,7 +13,7 @@ import re
 import pytest
 import yaml
 
-from ansible_collections.orchestra.gcp.plugins.module_utils import _canary, _load, _run
+from ansible_collections.orchestra.gcp.plugins.module_utils import _canary, _load, _redis, _retention, _run
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 # What the roles decide themselves rather than take from the service spec.
@@ -77,3 +77,16 @@ def test_the_rollout_inputs_are_the_modules_options():
     for task_file in (ROOT / "roles" / "cloud_run_rollout" / "tasks").glob("*.yml"):
         used |= passed_keys(task_file.relative_to(ROOT), "cloud_run_rollout_analysis")
     assert used == set(declared)
+
+
+def test_the_redis_instance_input_is_the_modules_options_and_the_task_passes_them_all():
+    module = _redis.INSTANCE_SPEC["argument_spec"]
+    declared = role_options("redis")["redis_instance"]["options"]
+    assert set(declared) <= set(module)
+    assert {k: kind(v) for k, v in declared.items()} == {k: kind(module[k]) for k in declared}
+    assert passed_keys("roles/redis/tasks/main.yml", "redis_instance") == set(declared)
+
+
+def test_the_backup_retention_input_is_the_retention_policy():
+    declared = role_options("redis_backup")["redis_backup_retention"]["options"]
+    assert {k: kind(v) for k, v in declared.items()} == {k: kind(v) for k, v in _retention.POLICY_SPEC.items()}
