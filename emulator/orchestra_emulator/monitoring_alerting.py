@@ -50,7 +50,12 @@ CONDITION_TYPES = ("conditionThreshold", "conditionAbsent", "conditionMatchedLog
 PERIODS = (60, 300, 600, 900)
 TIMEOUT = (1, 60)
 MASK = "******"
-# Checker locations by region (the checker_location values Cloud Monitoring writes; the emulator's list).
+MIN_CHECKERS = 3
+# Checker locations by region: "The uptime-check region USA includes the USA_OREGON, USA_IOWA, and USA_VIRGINIA regions.
+# Each of the USA_* regions has one checker [...] The other uptime-check regions, EUROPE, SOUTH_AMERICA, and ASIA_PACIFIC,
+# each have one checker." (https://cloud.google.com/monitoring/uptime-checks/introduction). The names are the
+# checker_location values alert policies filter on (eur-belgium, apac-singapore seen in users' policies; the others
+# the emulator's).
 LOCATIONS = {
     "USA": ("usa-oregon", "usa-iowa", "usa-virginia"),
     "USA_OREGON": ("usa-oregon",),
@@ -76,7 +81,9 @@ DESCRIPTORS = {
     "webhook_tokenauth": ("Webhooks", "A channel that sends notifications as an HTTP POST to a URL, authenticated by a token in it.",
                           (("url", "The public URL to which to publish notifications."),)),
 }
-# Labels Google does not print back (Slack's token); the emulator masks them.
+# Labels Google does not show when channels are read (Slack's token: "The auth_token is (rightly) not visible when
+# fetching", monitoring_notification_channel_label_errors.json); whether Google drops or masks it is not known: the
+# emulator masks it.
 SENSITIVE_LABELS = {"slack": ("auth_token",)}
 
 
@@ -430,9 +437,13 @@ def _channel(sent):
     if unknown:
         raise invalid_argument(f"Labels {', '.join(unknown)} are not labels of a {kind} channel ({', '.join(keys)}).",
                                field="notification_channel.labels")
-    missing = [key for key in keys if not labels.get(key)]
-    if missing:
-        raise invalid_argument(f"A {kind} channel needs the labels {', '.join(missing)}.", field="notification_channel.labels")
+    # Google's words (tests/fixtures/google/monitoring_notification_channel_label_errors.json).
+    for key in keys:
+        if key not in labels:
+            raise invalid_argument(f"Request was missing field notification_channel.labels[{key}]", field=f"notification_channel.labels[{key}]")
+        if labels[key] == "":
+            raise invalid_argument(f"Field notification_channel.labels[{key}] had an invalid value: Value must NOT be empty if provided.",
+                                   field=f"notification_channel.labels[{key}]")
     return channel
 
 
@@ -465,6 +476,11 @@ def _check(sent, project):
         raise invalid_argument(f"Invalid period {check['period']}: one of 60s, 300s, 600s or 900s.", field="uptime_check_config.period")
     if "timeout" in check and not TIMEOUT[0] <= _seconds(check["timeout"]) <= TIMEOUT[1]:
         raise invalid_argument(f"Invalid timeout {check['timeout']}: from 1s to 60s.", field="uptime_check_config.timeout")
+    if check.get("selectedRegions") and len(_locations(check["selectedRegions"])) < MIN_CHECKERS:
+        # https://cloud.google.com/monitoring/uptime-checks/introduction: "When you create an uptime check, you must specify
+        # at least three checkers, or you can request that all uptime checkers issue requests."
+        raise invalid_argument(f"The selected regions {', '.join(check['selectedRegions'])} hold fewer than {MIN_CHECKERS} checkers.",
+                               field="uptime_check_config.selected_regions")
     check.setdefault("checkerType", "STATIC_IP_CHECKERS")
     resource = check.get("monitoredResource")
     if resource and resource.get("type") == "uptime_url":

@@ -138,14 +138,17 @@ def test_notification_channel_matches_google_and_lifecycle(v3):
     assert v3.notificationChannels().list(name=PROJECT).execute().get("notificationChannels", []) == []
 
 
-@pytest.mark.parametrize("body", [
-    {"type": "email", "labels": {"address": "dev@example.com"}},
-    {"type": "email"},
-    {"type": "carrier_pigeon", "labels": {}},
+@pytest.mark.parametrize("body, recorded", [
+    ({"type": "email", "labels": {"address": "dev@example.com"}}, None),
+    ({"type": "carrier_pigeon", "labels": {}}, None),
+    ({"type": "slack", "labels": {"channel_name": "#ops"}}, "missing_label"),
+    ({"type": "slack", "labels": {"channel_name": "#ops", "auth_token": ""}}, "empty_label"),
 ])
-def test_notification_channel_labels_follow_the_descriptor(v3, body):
+def test_notification_channel_labels_follow_the_descriptor(v3, body, recorded):
     status, answer = error(v3.notificationChannels().create(name=PROJECT, body=body))
     assert (status, answer["status"]) == (400, "INVALID_ARGUMENT")
+    if recorded:
+        assert answer["message"] == fixture("monitoring_notification_channel_label_errors.json")[recorded]["error"]["message"]
 
 
 def test_notification_channel_descriptors(v3):
@@ -178,7 +181,7 @@ def test_uptime_check_matches_google(v3):
                                                 .replace("${uptimeCheckConfigID}", check_id).replace("${projectId}", "demo")))
 
 
-@pytest.mark.parametrize("change", [{"period": "120s"}, {"timeout": "61s"}, {"displayName": ""}])
+@pytest.mark.parametrize("change", [{"period": "120s"}, {"timeout": "61s"}, {"displayName": ""}, {"selectedRegions": ["EUROPE", "USA_IOWA"]}])
 def test_uptime_check_validation(v3, change):
     body = {**recorded_request(fixture("monitoring_uptime_check_config.json")["request"]), **change}
     status, answer = error(v3.uptimeCheckConfigs().create(parent=PROJECT, body=body))
@@ -199,7 +202,7 @@ def test_uptime_checks_probe_a_cloud_run_service(emulator, services, v3):
 
     def check(name, port, **http):
         return v3.uptimeCheckConfigs().create(parent=PROJECT, body={
-            "displayName": name, "timeout": "2s", "selectedRegions": ["EUROPE", "USA_IOWA"],
+            "displayName": name, "timeout": "2s", "selectedRegions": ["EUROPE", "SOUTH_AMERICA", "USA_IOWA"],
             "monitoredResource": {"type": "uptime_url", "labels": {"host": url.hostname}},
             "httpCheck": {"port": port, "path": "/", **http}}).execute()["name"].rsplit("/", 1)[1]
 
@@ -213,12 +216,13 @@ def test_uptime_checks_probe_a_cloud_run_service(emulator, services, v3):
                   "interval_endTime": stop.isoformat().replace("+00:00", "Z")}
         series = v3.timeSeries().list(name=PROJECT, filter='metric.type = "monitoring.googleapis.com/uptime_check/check_passed"',
                                       **window).execute().get("timeSeries", [])
-        if len(series) == 4:
+        if len(series) == 6:
             break
         time.sleep(0.5)
     passed = {(s["metric"]["labels"]["check_id"], s["metric"]["labels"]["checker_location"]): {p["value"]["boolValue"] for p in s["points"]}
               for s in series}
-    assert passed == {(up, "eur-belgium"): {True}, (up, "usa-iowa"): {True}, (down, "eur-belgium"): {False}, (down, "usa-iowa"): {False}}
+    locations = ("eur-belgium", "sa-brazil-sao_paulo", "usa-iowa")
+    assert passed == {**{(up, location): {True} for location in locations}, **{(down, location): {False} for location in locations}}
     assert {s["resource"]["type"] for s in series} == {"uptime_url"}
     assert series[0]["resource"]["labels"] == {"project_id": "demo", "host": url.hostname}
     assert {s["metricKind"] + " " + s["valueType"] for s in series} == {"GAUGE BOOL"}
@@ -227,7 +231,7 @@ def test_uptime_checks_probe_a_cloud_run_service(emulator, services, v3):
     assert {s["unit"] for s in latency} == {"ms"} and all(p["value"]["doubleValue"] > 0 for s in latency for p in s["points"])
     fraction = v3.timeSeries().list(name=PROJECT, filter='metric.type = "monitoring.googleapis.com/uptime_check/check_passed"',
                                     aggregation_perSeriesAligner="ALIGN_FRACTION_TRUE", aggregation_alignmentPeriod="60s", **window).execute()
-    assert sorted(p["value"]["doubleValue"] for s in fraction["timeSeries"] for p in s["points"]) == [0.0, 0.0, 1.0, 1.0]
+    assert sorted(p["value"]["doubleValue"] for s in fraction["timeSeries"] for p in s["points"]) == [0.0] * 3 + [1.0] * 3
 
 
 # -- dashboards (monitoring v1) ---------------------------------------------------------------
