@@ -12,7 +12,10 @@ monitoringalertpolicy and monitoringuptimecheckconfig logs, kept as tests/fixtur
   a notification channel `creationRecord` ({mutateTime}) and a list `mutationRecords`. `enabled` is true unless sent.
 - Validation, where Google documents it: one to six conditions, each with exactly one condition type; a threshold
   condition needs a filter, a comparison and a duration; an aggregation's aligner needs an alignment period of at
-  least 60 s, and a cross-series reducer an aligner. A channel's `type` must be a descriptor's, its `labels` that
+  least 60 s, and a cross-series reducer an aligner. In Google's words, from real 400s
+  (tests/fixtures/google/monitoring_alert_policy_errors.json): durations and alignment periods in whole minutes,
+  evaluation_missing_data only with a non-zero duration, a log matching condition alone in its policy, and an aligner
+  the metric's kind and value type refuse (for metrics the emulator writes). A channel's `type` must be a descriptor's, its `labels` that
   descriptor's keys, every key given. An uptime check's period is 60s, 300s, 600s or 900s, its timeout 1s to 60s.
 - An uptime check's `authInfo.password` reads as "******" and, with `maskHeaders`, so do its header values (with a
   Content-Length header added when the check sends a body), as recorded. `checkerType` defaults to
@@ -37,7 +40,7 @@ import urllib.error
 import urllib.request
 
 from orchestra_emulator import paging
-from orchestra_emulator.discovery import camel_case
+from orchestra_emulator.discovery import camel_case, snake_case
 from orchestra_emulator.errors import invalid_argument, not_found
 
 DOCUMENT = "monitoring.v3"
@@ -90,7 +93,8 @@ SENSITIVE_LABELS = {"slack": ("auth_token",)}
 class Alerting:
     """The alerting methods of monitoring.v3; `handlers()` is merged into MonitoringV3's."""
 
-    def __init__(self, shared):
+    def __init__(self, shared, check_aligner=None):
+        self._check_aligner = check_aligner  # (metric type, aligner, period) -> raises when the metric's kind refuses it
         self._store = shared.store
         self._metrics = shared.metrics
         self._metrics.describe(CHECK_PASSED, "GAUGE", "BOOL", "")
@@ -126,7 +130,7 @@ class Alerting:
     def create_policy(self, request):
         project = request.variables["projectsId"]
         name = f"projects/{project}/alertPolicies/{_number()}"
-        policy = _policy(request.body, name, {})
+        policy = _policy(request.body, name, {}, self._check_aligner)
         record = _record(request)
         policy.update(creationRecord=record, mutationRecord=record)
         policy.setdefault("enabled", True)
@@ -160,7 +164,7 @@ class Alerting:
                 # AlertPolicyService.UpdateAlertPolicy: with no mask, the supplied policy replaces the existing one.
                 merged = {**copy.deepcopy(request.body), "creationRecord": current["creationRecord"]}
             merged.pop("name", None)
-            policy = _policy(merged, name, {c["name"]: c for c in current.get("conditions", []) if "name" in c})
+            policy = _policy(merged, name, {c["name"]: c for c in current.get("conditions", []) if "name" in c}, self._check_aligner)
             policy["creationRecord"] = current["creationRecord"]
             policy["mutationRecord"] = _record(request)
             policy.setdefault("enabled", True)
@@ -373,34 +377,52 @@ class Alerting:
 
 # -- validation and shapes --------------------------------------------------------------------
 
-def _policy(sent, name, known_conditions):
+def _policy(sent, name, known_conditions, check_aligner=None):
     """The policy as stored: what was sent, checked, its conditions named (a condition keeps a name it was sent with
-    when the policy holds it)."""
+    when the policy holds it). `check_aligner(metric type, aligner, period seconds)` refuses an aligner the metric's kind
+    and value type do not allow, when the emulator knows the metric."""
     policy = {k: copy.deepcopy(v) for k, v in sent.items() if k not in ("name", "creationRecord", "mutationRecord")}
     conditions = policy.get("conditions", [])
     if not 1 <= len(conditions) <= MAX_CONDITIONS:
         raise invalid_argument(f"An alert policy has from one to {MAX_CONDITIONS} conditions, not {len(conditions)}.", field="alert_policy.conditions")
+    if len(conditions) > 1 and any("conditionMatchedLog" in c for c in conditions):
+        # Google's words (tests/fixtures/google/monitoring_alert_policy_errors.json).
+        raise invalid_argument("Alert policies with a log matching condition can only have a single condition.", field="alert_policy.conditions")
     if len(conditions) > 1 and policy.get("combiner", "COMBINE_UNSPECIFIED") == "COMBINE_UNSPECIFIED":
         raise invalid_argument("A policy with more than one condition needs a combiner (AND, OR or AND_WITH_MATCHING_RESOURCE).",
                                field="alert_policy.combiner")
     for i, condition in enumerate(conditions):
-        path = f"alert_policy.conditions[{i}]"
         kinds = [k for k in CONDITION_TYPES if k in condition]
         if len(kinds) != 1:
             raise invalid_argument(f"A condition has exactly one condition type ({', '.join(CONDITION_TYPES)}); "
-                                   f"conditions[{i}] has {len(kinds)}.", field=path)
+                                   f"conditions[{i}] has {len(kinds)}.", field=f"alert_policy.conditions[{i}]")
         if not condition.get("displayName"):
-            raise invalid_argument(f"conditions[{i}].display_name is required.", field=path + ".display_name")
+            raise invalid_argument(f"conditions[{i}].display_name is required.", field=f"alert_policy.conditions[{i}].display_name")
         body = condition[kinds[0]]
+        path = f"alert_policy.conditions[{i}].{snake_case(kinds[0])}"
         if kinds[0] in ("conditionThreshold", "conditionAbsent"):
             if not body.get("filter"):
-                raise invalid_argument(f"conditions[{i}].{kinds[0]}.filter is required.", field=f"{path}.filter")
+                raise invalid_argument(f"Field {path}.filter is required.", field=f"{path}.filter")
             if "duration" not in body:
-                raise invalid_argument(f"conditions[{i}].{kinds[0]}.duration is required.", field=f"{path}.duration")
-            for j, aggregation in enumerate(body.get("aggregations", []) + body.get("denominatorAggregations", [])):
-                _check_aggregation(aggregation, f"{path}.aggregations[{j}]")
+                raise invalid_argument(f"Field {path}.duration is required.", field=f"{path}.duration")
+            aggregations = [("aggregations", j, a) for j, a in enumerate(body.get("aggregations", []))]
+            aggregations += [("denominator_aggregations", j, a) for j, a in enumerate(body.get("denominatorAggregations", []))]
+            for field, j, aggregation in aggregations:
+                _check_aggregation(aggregation, f"{path}.{field}[{j}]")
+                metric = re.search(r'metric\.type\s*=\s*"([^"]+)"', body.get("filter" if field == "aggregations" else "denominatorFilter", ""))
+                if check_aligner and metric and aggregation.get("perSeriesAligner", "ALIGN_NONE") != "ALIGN_NONE":
+                    check_aligner(metric.group(1), aggregation["perSeriesAligner"], _seconds(aggregation["alignmentPeriod"]))
+        if "duration" in body and _seconds(body["duration"]) % 60:
+            # Google's words (monitoring_alert_policy_errors.json).
+            raise invalid_argument(f'Field {path}.duration had an invalid value of "{body["duration"]}": only multiples of 1 minute are supported',
+                                   field=f"{path}.duration")
+        missing_data = body.get("evaluationMissingData", "EVALUATION_MISSING_DATA_UNSPECIFIED")
+        if missing_data != "EVALUATION_MISSING_DATA_UNSPECIFIED" and not _seconds(body.get("duration", "0s")):
+            # Google's words (monitoring_alert_policy_errors.json).
+            raise invalid_argument(f'Field {path}.evaluation_missing_data had an invalid value of "{missing_data}": '
+                                   "Conditions setting evaluation_missing_data must have a non-zero duration.", field=f"{path}.evaluation_missing_data")
         if kinds[0] == "conditionThreshold" and body.get("comparison", "COMPARISON_UNSPECIFIED") == "COMPARISON_UNSPECIFIED":
-            raise invalid_argument(f"conditions[{i}].condition_threshold.comparison is required.", field=f"{path}.comparison")
+            raise invalid_argument(f"Field {path}.comparison is required.", field=f"{path}.comparison")
         if condition.get("name") not in known_conditions:
             condition["name"] = f"{name}/conditions/{_number()}"
     for channel in policy.get("notificationChannels", []):
@@ -416,10 +438,15 @@ def _check_aggregation(aggregation, path):
     # ALIGN_NONE is specified, this field is required". crossSeriesReducer: "If cross_series_reducer is specified,
     # then per_series_aligner must be specified, and must not be ALIGN_NONE".
     aligner = aggregation.get("perSeriesAligner", "ALIGN_NONE")
-    if aligner != "ALIGN_NONE":
-        if "alignmentPeriod" not in aggregation:
-            raise invalid_argument("An alignment period is required when a per-series aligner is set.", field=path + ".alignment_period")
-        if _seconds(aggregation["alignmentPeriod"]) < 60:
+    if aligner != "ALIGN_NONE" and "alignmentPeriod" not in aggregation:
+        raise invalid_argument("An alignment period is required when a per-series aligner is set.", field=path + ".alignment_period")
+    if "alignmentPeriod" in aggregation:
+        seconds = _seconds(aggregation["alignmentPeriod"])
+        if seconds % 60:
+            # Google's words (monitoring_alert_policy_errors.json): the period printed as a Duration message.
+            raise invalid_argument(f'Field {path}.alignment_period had an invalid value of "{{"seconds":{seconds:g}}}": '
+                                   "alignment period must be in multiples of one minute", field=path + ".alignment_period")
+        if aligner != "ALIGN_NONE" and seconds < 60:
             raise invalid_argument("The alignment period must be at least 60 seconds.", field=path + ".alignment_period")
     if aggregation.get("crossSeriesReducer", "REDUCE_NONE") != "REDUCE_NONE" and aligner == "ALIGN_NONE":
         raise invalid_argument("A cross-series reducer needs a per-series aligner other than ALIGN_NONE.", field=path + ".cross_series_reducer")

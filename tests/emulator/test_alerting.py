@@ -103,7 +103,7 @@ def test_alert_policy_enabled_default_list_patch_and_delete(v3):
 @pytest.mark.parametrize("change, field", [
     (lambda p: p.update(conditions=[]), "alert_policy.conditions"),
     (lambda p: p["conditions"][0]["conditionThreshold"]["aggregations"][0].pop("alignmentPeriod"), "alignment_period"),
-    (lambda p: p["conditions"][0]["conditionThreshold"]["aggregations"][0].update(alignmentPeriod="30s"), "alignment_period"),
+    (lambda p: p["conditions"][0]["conditionThreshold"]["aggregations"][0].update(alignmentPeriod="0s"), "alignment_period"),
     (lambda p: p["conditions"][0]["conditionThreshold"]["aggregations"][0].update(perSeriesAligner="ALIGN_NONE"), "cross_series_reducer"),
     (lambda p: p["conditions"][0]["conditionThreshold"].pop("comparison"), "comparison"),
     (lambda p: p["conditions"][0]["conditionThreshold"].update(comparison="COMPARISON_BIGGER"), "comparison"),
@@ -116,6 +116,39 @@ def test_alert_policy_validation(v3, change, field):
     status, answer = error(v3.alertPolicies().create(name=PROJECT, body=body))
     assert (status, answer["status"]) == (400, "INVALID_ARGUMENT")
     assert field in json.dumps(answer)
+
+
+def _threshold_policy(**threshold):
+    body = recorded_request(fixture("monitoring_alert_policy_create.json")["request"])
+    del body["notificationChannels"]
+    body["conditions"][0]["conditionThreshold"].update(threshold)
+    return body
+
+
+@pytest.mark.parametrize("recorded, body", [
+    ("alignment_period_minutes", lambda: _threshold_policy(aggregations=[{"alignmentPeriod": "450s", "perSeriesAligner": "ALIGN_MEAN"}])),
+    ("duration_minutes", lambda: _threshold_policy(duration="30s")),
+    ("evaluation_missing_data", lambda: _threshold_policy(duration="0s", evaluationMissingData="EVALUATION_MISSING_DATA_NO_OP")),
+    ("log_match_alone", lambda: {"displayName": "logs", "combiner": "OR", "conditions": [
+        {"displayName": "log", "conditionMatchedLog": {"filter": "severity>=ERROR"}},
+        _threshold_policy()["conditions"][0]]}),
+])
+def test_alert_policy_refused_in_googles_words(v3, recorded, body):
+    expected = fixture("monitoring_alert_policy_errors.json")[recorded]["error"]
+    status, answer = error(v3.alertPolicies().create(name=PROJECT, body=body()))
+    assert (status, answer["status"]) == (400, "INVALID_ARGUMENT")
+    if "message" in expected:
+        assert answer["message"] == expected["message"]
+    else:
+        assert answer["message"] == "Field alert_policy.conditions[0]." + expected["message_suffix"]
+
+
+def test_alert_policy_aligner_refused_for_the_metric_kind(v3):
+    """ALIGN_RATE on Cloud Run's request_latencies (DELTA, DISTRIBUTION): the real 400 of monitoring_aligner_rejected.json."""
+    body = _threshold_policy(filter='metric.type = "run.googleapis.com/request_latencies" AND resource.type = "cloud_run_revision"',
+                             aggregations=[{"alignmentPeriod": "60s", "perSeriesAligner": "ALIGN_RATE"}])
+    status, answer = error(v3.alertPolicies().create(name=PROJECT, body=body))
+    assert (status, answer["message"]) == (400, fixture("monitoring_aligner_rejected.json")["response"]["error"]["message"])
 
 
 # -- notification channels --------------------------------------------------------------------
