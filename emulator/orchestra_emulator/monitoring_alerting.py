@@ -135,6 +135,7 @@ class Alerting:
         policy.update(creationRecord=record, mutationRecord=record)
         policy.setdefault("enabled", True)
         with self._store.mutate() as data:
+            _check_log_metrics(data, project, policy)
             _kind(data, "alertPolicies")[name] = policy
         return _ordered(policy)
 
@@ -165,6 +166,7 @@ class Alerting:
                 merged = {**copy.deepcopy(request.body), "creationRecord": current["creationRecord"]}
             merged.pop("name", None)
             policy = _policy(merged, name, {c["name"]: c for c in current.get("conditions", []) if "name" in c}, self._check_aligner)
+            _check_log_metrics(data, request.variables["projectsId"], policy)
             policy["creationRecord"] = current["creationRecord"]
             policy["mutationRecord"] = _record(request)
             policy.setdefault("enabled", True)
@@ -431,6 +433,21 @@ def _policy(sent, name, known_conditions, check_aligner=None):
                                    field="alert_policy.notification_channels")
     policy["name"] = name
     return policy
+
+
+def _check_log_metrics(data, project, policy):
+    """A condition on a log-based metric (logging.googleapis.com/user/NAME) needs that metric in the project: Google's
+    404 (tests/fixtures/google/monitoring_alert_policy_unknown_metric.json). Google may take up to 10 minutes to know a
+    new metric; the emulator knows it at once. Other metrics are not checked: the emulator does not know Google's
+    catalogue of built-in metrics."""
+    metrics = data["resources"].get("logging.v2", {}).get("metrics", {})
+    for condition in policy.get("conditions", []):
+        for kind in ("conditionThreshold", "conditionAbsent"):
+            text = condition.get(kind, {}).get("filter", "") + " " + condition.get(kind, {}).get("denominatorFilter", "")
+            for metric_type in re.findall(r'metric\.type\s*=\s*"(logging\.googleapis\.com/user/[^"]+)"', text):
+                if f"projects/{project}/metrics/{metric_type.split('/', 2)[2]}" not in metrics:
+                    raise not_found(f'Cannot find metric(s) that match type = "{metric_type}". If a metric was created recently, it could take '
+                                    "up to 10 minutes to become available. Please try again soon.")
 
 
 def _check_aggregation(aggregation, path):

@@ -151,6 +151,15 @@ def test_alert_policy_aligner_refused_for_the_metric_kind(v3):
     assert (status, answer["message"]) == (400, fixture("monitoring_aligner_rejected.json")["response"]["error"]["message"])
 
 
+def test_alert_policy_on_a_log_based_metric_needs_the_metric(emulator, v3):
+    recorded = fixture("monitoring_alert_policy_unknown_metric.json")["response"]["error"]
+    body = _threshold_policy(filter='metric.type = "logging.googleapis.com/user/sa-impersonation" AND resource.type = "global"',
+                             aggregations=[{"alignmentPeriod": "60s", "perSeriesAligner": "ALIGN_SUM"}])
+    assert error(v3.alertPolicies().create(name=PROJECT, body=body)) == (404, {**recorded, "status": "NOT_FOUND"})
+    client(emulator, "logging", "v2").projects().metrics().create(parent=PROJECT, body={"name": "sa-impersonation", "filter": "x"}).execute()
+    assert re.fullmatch(rf"projects/demo/alertPolicies/{NUMBER}", v3.alertPolicies().create(name=PROJECT, body=body).execute()["name"])
+
+
 # -- notification channels --------------------------------------------------------------------
 
 def test_notification_channel_matches_google_and_lifecycle(v3):
