@@ -219,6 +219,9 @@ class Alerting:
                 merged.update({k: v for k, v in request.body.items() if k != "name"})
             for key in ("name", "creationRecord", "mutationRecords", "verificationStatus"):
                 merged.pop(key, None)
+            for key in SENSITIVE_LABELS.get(merged.get("type"), ()):
+                if merged.get("labels", {}).get(key) == MASK and current.get("type") == merged.get("type"):
+                    merged["labels"][key] = current["labels"][key]  # the masked value read back: the stored one is kept
             channel = _channel(merged)
             channel.update(name=name, creationRecord=current["creationRecord"],
                            mutationRecords=current.get("mutationRecords", []) + [{"mutateTime": _now()}])
@@ -289,6 +292,7 @@ class Alerting:
             else:
                 merged.update({k: v for k, v in request.body.items() if k != "name"})
             merged.pop("name", None)
+            _unmask_check(merged, current)
             check = _check(merged, project)
             check["name"] = name
             _kind(data, "uptimeCheckConfigs")[name] = check
@@ -532,6 +536,20 @@ def _check(sent, project):
             raise invalid_argument("An uptime_url resource needs its host label.", field="uptime_check_config.monitored_resource.labels")
         resource["labels"].setdefault("project_id", project)
     return check
+
+
+def _unmask_check(sent, current):
+    """A check patched with what it read: a password or header value that is the mask keeps the stored value (the
+    emulator's choice; what Google does with a masked value sent back is not known)."""
+    http, stored = sent.get("httpCheck", {}), current.get("httpCheck", {})
+    if http.get("authInfo", {}).get("password") == MASK and stored.get("authInfo", {}).get("password"):
+        http["authInfo"]["password"] = stored["authInfo"]["password"]
+    headers = http.get("headers", {})
+    if "Content-Length" in headers and headers["Content-Length"] == MASK and "Content-Length" not in stored.get("headers", {}):
+        del headers["Content-Length"]  # added by the mask, not by the caller
+    for key, value in list(headers.items()):
+        if value == MASK and key in stored.get("headers", {}):
+            headers[key] = stored["headers"][key]
 
 
 def _masked_check(check):

@@ -4,9 +4,10 @@ Stored under state["resources"]["monitoring.v1"]["dashboards"]: {dashboard name:
 Shapes follow a real recording (k8s-config-connector's monitoringdashboard log, kept as
 tests/fixtures/google/monitoring_dashboard_create.json): the caller may name the dashboard in the body
 (`projects/{p}/dashboards/{id}`), else the emulator picks an id; the answer is what was sent with an `etag`, which
-changes on every patch. A patch replaces the dashboard (the method takes no update mask); sent with an etag that is
-not the current one it fails with ABORTED (409), the status of Google's concurrency failures (the words are the
-emulator's). `displayName` is required and at most one layout (grid, mosaic, row, column) is allowed. Widgets are
+changes on every patch. A patch replaces the dashboard (the method takes no update mask) and must carry the etag it
+read: without one it is Google's 400 "Update Dashboard should specify a non empty etag." (a real answer,
+tests/fixtures/google/monitoring_dashboard_patch_without_etag.json); with another it is 409 ABORTED, the status
+https://google.aip.dev/154 gives an etag mismatch (the words are the emulator's). `displayName` is required and at most one layout (grid, mosaic, row, column) is allowed. Widgets are
 stored as sent: defaults Google fills in inside charts (a dataset's targetAxis, an axis' scale) are not added.
 """
 
@@ -73,7 +74,10 @@ class MonitoringV1(EmulatedApi):
         with self._store.mutate() as data:
             current = _found(data, name)
             sent = request.body.get("etag")
-            if sent and sent != current["etag"]:
+            if not sent:
+                # Google's words (tests/fixtures/google/monitoring_dashboard_patch_without_etag.json).
+                raise invalid_argument("Update Dashboard should specify a non empty etag.", field="dashboard.etag")
+            if sent != current["etag"]:
                 raise aborted(f"The dashboard {name} was changed since etag {sent} was read; read it again and retry.")
             dashboard = _dashboard(request.body, name)
             if request.query.get("validateOnly"):

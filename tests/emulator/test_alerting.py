@@ -204,7 +204,7 @@ def test_notification_channel_descriptors(v3):
 
 # -- uptime checks ----------------------------------------------------------------------------
 
-def test_uptime_check_matches_google(v3):
+def test_uptime_check_matches_google(emulator, v3):
     recorded = fixture("monitoring_uptime_check_config.json")
     body = recorded_request(recorded["request"])
     body["disabled"] = True  # the recorded host is not reachable from here
@@ -216,6 +216,10 @@ def test_uptime_check_matches_google(v3):
     assert got == recorded["response"]
     patched = v3.uptimeCheckConfigs().patch(name=check["name"], updateMask="display_name,period", body={"displayName": "renamed", "period": "300s"}).execute()
     assert (patched["displayName"], patched["period"], patched["httpCheck"]) == ("renamed", "300s", check["httpCheck"])
+    read_back = v3.uptimeCheckConfigs().patch(name=check["name"], body={**patched, "timeout": "20s"}).execute()  # masked values sent back
+    assert read_back["httpCheck"] == check["httpCheck"] and read_back["timeout"] == "20s"
+    stored = emulator.state()["resources"]["monitoring.v3"]["uptimeCheckConfigs"][check["name"]]["httpCheck"]
+    assert (stored["authInfo"]["password"], stored["headers"]) == ("testABC", {"header-one": "value-one"})
     v3.uptimeCheckConfigs().delete(name=check["name"]).execute()
     status, answer = error(v3.uptimeCheckConfigs().get(name=check["name"]))
     check_id = check["name"].rsplit("/", 1)[1]
@@ -289,6 +293,9 @@ def test_dashboard_matches_google_and_etag(emulator):
     assert changed["etag"] != made["etag"] and changed["displayName"] == "renamed"
     status, answer = error(dashboards.patch(name=made["name"], body={**made, "displayName": "stale"}))
     assert (status, answer["status"]) == (409, "ABORTED")
+    unversioned = {key: value for key, value in changed.items() if key != "etag"}
+    status, answer = error(dashboards.patch(name=made["name"], body=unversioned))
+    assert (status, answer["message"]) == (400, fixture("monitoring_dashboard_patch_without_etag.json")["response"]["error"]["message"])
     other = dashboards.create(parent=PROJECT, body={"displayName": "generated id", "gridLayout": {}}).execute()
     assert [d["name"] for d in dashboards.list(parent=PROJECT).execute()["dashboards"]] == sorted([made["name"], other["name"]])
     dashboards.delete(name=made["name"]).execute()
