@@ -7,8 +7,9 @@ tests/fixtures/google/monitoring_dashboard_create.json): the caller may name the
 changes on every patch. A patch replaces the dashboard (the method takes no update mask) and must carry the etag it
 read: without one it is Google's 400 "Update Dashboard should specify a non empty etag." (a real answer,
 tests/fixtures/google/monitoring_dashboard_patch_without_etag.json); with another it is 409 ABORTED, the status
-https://google.aip.dev/154 gives an etag mismatch (the words are the emulator's). `displayName` is required and at most one layout (grid, mosaic, row, column) is allowed. Widgets are
-stored as sent: defaults Google fills in inside charts (a dataset's targetAxis, an axis' scale) are not added.
+https://google.aip.dev/154 gives an etag mismatch (the words are the emulator's). `displayName` is required and at
+most one layout (grid, mosaic, row, column) is allowed. Widgets are stored as sent: defaults Google fills in inside
+charts (a dataset's targetAxis, an axis' scale) are not added.
 """
 
 import copy
