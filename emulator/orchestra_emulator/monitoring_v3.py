@@ -13,10 +13,11 @@ also serves alert policies, notification channels and uptime check configs for t
 - Aggregation follows https://cloud.google.com/monitoring/api/ref_v3/rest/v3/Aggregation:
   periods of `alignmentPeriod` (at least 60 s) ending at `interval.endTime`, each holding the samples
   that start in it (the emulator's choice); per-series aligners
-  ALIGN_NONE, ALIGN_DELTA, ALIGN_SUM, ALIGN_RATE, ALIGN_COUNT, ALIGN_MEAN, ALIGN_PERCENTILE_*, and
-  ALIGN_FRACTION_TRUE and ALIGN_COUNT_TRUE for Boolean series;
-  cross-series reducers REDUCE_NONE, REDUCE_SUM, REDUCE_MEAN, REDUCE_MIN, REDUCE_MAX, REDUCE_COUNT
-  and REDUCE_PERCENTILE_* over `groupByFields`. Percentiles of a distribution interpolate linearly
+  ALIGN_NONE, ALIGN_DELTA, ALIGN_SUM, ALIGN_RATE, ALIGN_COUNT, ALIGN_MEAN, ALIGN_MIN, ALIGN_MAX,
+  ALIGN_NEXT_OLDER, ALIGN_PERCENTILE_*, and ALIGN_FRACTION_TRUE and ALIGN_COUNT_TRUE for Boolean series;
+  cross-series reducers REDUCE_NONE, REDUCE_SUM, REDUCE_MEAN, REDUCE_MIN, REDUCE_MAX, REDUCE_COUNT,
+  REDUCE_PERCENTILE_*, and REDUCE_COUNT_TRUE and REDUCE_FRACTION_TRUE for Boolean series,
+  over `groupByFields`. Percentiles of a distribution interpolate linearly
   inside its bucket. Others answer UNIMPLEMENTED.
 - Distributions use exponential buckets (scale 1, growth 1.1, 120 finite buckets): an emulator choice.
 """
@@ -209,6 +210,14 @@ def _aligner(aligner, kind, value_type, period):
         # "returning the number of values in each alignment period. This aligner is valid for GAUGE and DELTA
         # metrics with numeric or Boolean values. The value_type of the aligned result is INT64."
         return kind, "INT64", len
+    if aligner in ("ALIGN_MIN", "ALIGN_MAX") and numeric and kind in ("GAUGE", "DELTA"):
+        # "returning the minimum [maximum] value in each alignment period. This aligner is valid for GAUGE and DELTA
+        # metrics with numeric values. The value_type of the aligned result is the same as the value_type of the input."
+        return kind, value_type, (min if aligner == "ALIGN_MIN" else max)
+    if aligner == "ALIGN_NEXT_OLDER" and kind == "GAUGE":
+        # "moving the most recent data point before the end of the alignment period to the boundary at the end of the
+        # alignment period. This aligner is valid for GAUGE metrics. The value_type of the aligned result is the same"
+        return kind, value_type, lambda values: values[-1]
     if aligner in ("ALIGN_FRACTION_TRUE", "ALIGN_COUNT_TRUE") and value_type == "BOOL":
         # ALIGN_FRACTION_TRUE: "the ratio of the number of True values to the total number of values in each alignment
         # period. This aligner is valid for GAUGE metrics with Boolean values. The output value is in the range 0.0, 1.0
@@ -219,7 +228,8 @@ def _aligner(aligner, kind, value_type, period):
     if percentile and value_type == "DISTRIBUTION":
         # "valid for GAUGE and DELTA metrics with distribution values. The output is a GAUGE metric with value_type DOUBLE."
         return "GAUGE", "DOUBLE", lambda values: _percentile(_merge(values), int(percentile.group(1)))
-    if percentile or aligner in ("ALIGN_RATE", "ALIGN_MEAN", "ALIGN_COUNT", "ALIGN_FRACTION_TRUE", "ALIGN_COUNT_TRUE"):
+    if percentile or aligner in ("ALIGN_RATE", "ALIGN_MEAN", "ALIGN_COUNT", "ALIGN_FRACTION_TRUE", "ALIGN_COUNT_TRUE", "ALIGN_MIN", "ALIGN_MAX",
+                                 "ALIGN_NEXT_OLDER"):
         # Google's words for an aligner the metric's kind and type do not allow (a real 400 of the API).
         raise invalid_argument(f'Field aggregation.perSeriesAligner had an invalid value of "{aligner}": '
                                f"The aligner cannot be applied to metrics with kind {kind} and value type {value_type}.",
@@ -256,6 +266,13 @@ def _reducer(reducer, value_type):
         return value_type, (_merge if distribution else sum)
     if reducer == "REDUCE_COUNT":
         return "INT64", len
+    if reducer in ("REDUCE_COUNT_TRUE", "REDUCE_FRACTION_TRUE") and value_type == "BOOL":
+        # "the number of True-valued data points across time series [...] valid for DELTA and GAUGE metrics of Boolean
+        # value_type. The value_type of the output is INT64." / "the ratio of the number of True-valued data points to the
+        # total number of data points [...] has value_type DOUBLE."
+        if reducer == "REDUCE_COUNT_TRUE":
+            return "INT64", lambda vs: sum(1 for v in vs if v)
+        return "DOUBLE", lambda vs: sum(1 for v in vs if v) / len(vs)
     percentile = _PERCENTILE.match(reducer)
     if percentile:
         rank = int(percentile.group(1))

@@ -278,6 +278,11 @@ def test_uptime_checks_probe_a_cloud_run_service(emulator, services, v3):
     fraction = v3.timeSeries().list(name=PROJECT, filter='metric.type = "monitoring.googleapis.com/uptime_check/check_passed"',
                                     aggregation_perSeriesAligner="ALIGN_FRACTION_TRUE", aggregation_alignmentPeriod="60s", **window).execute()
     assert sorted(p["value"]["doubleValue"] for s in fraction["timeSeries"] for p in s["points"]) == [0.0] * 3 + [1.0] * 3
+    by_check = v3.timeSeries().list(name=PROJECT, filter='metric.type = "monitoring.googleapis.com/uptime_check/check_passed"',
+                                    aggregation_perSeriesAligner="ALIGN_NEXT_OLDER", aggregation_alignmentPeriod="60s",
+                                    aggregation_crossSeriesReducer="REDUCE_FRACTION_TRUE", aggregation_groupByFields="metric.label.check_id",
+                                    **window).execute()["timeSeries"]
+    assert {s["metric"]["labels"]["check_id"]: s["points"][0]["value"]["doubleValue"] for s in by_check} == {up: 1.0, down: 0.0}
 
 
 # -- dashboards (monitoring v1) ---------------------------------------------------------------
