@@ -26,6 +26,8 @@ once per `period` (or every `uptime_check_period_seconds` when that admin config
 outcome is written for every checker location of its regions (all six regions when none is selected) as the points
 of `monitoring.googleapis.com/uptime_check/check_passed` (GAUGE BOOL) and `uptime_check/request_latency` (GAUGE
 DOUBLE, ms), with metric labels check_id and checker_location on the `uptime_url` resource (project_id, host).
+The prober is one thread that probes one check at a time; it runs once a state is loaded or a check is created or
+patched, and ends before a reset or a stop (an outcome that arrives after that is not written).
 """
 
 import base64
@@ -101,7 +103,9 @@ class Alerting:
         self._metrics.describe(REQUEST_LATENCY, "GAUGE", "DOUBLE", "ms")
         self._due = {}  # uptime check name -> when it runs next
         self._wake = threading.Event()
+        self._lock = threading.Lock()
         self._thread = None
+        self._stop = None
 
     def handlers(self):
         p = PREFIX
@@ -265,6 +269,7 @@ class Alerting:
         check["name"] = name
         with self._store.mutate() as data:
             _kind(data, "uptimeCheckConfigs")[name] = check
+        self.start()
         self._wake.set()
         return _masked_check(check)
 
@@ -297,6 +302,7 @@ class Alerting:
             check["name"] = name
             _kind(data, "uptimeCheckConfigs")[name] = check
         self._due.pop(name, None)
+        self.start()
         self._wake.set()
         return _masked_check(check)
 
@@ -315,23 +321,34 @@ class Alerting:
     # -- the prober -------------------------------------------------------------------------------
 
     def start(self):
-        if self._thread is None or not self._thread.is_alive():
-            self._thread = threading.Thread(target=self._run, name="uptime-checks", daemon=True)
-            self._thread.start()
+        """Run the prober (after a state is loaded, and when a check is created or patched)."""
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                stop = threading.Event()
+                self._thread = threading.Thread(target=self._run, args=(stop,), name="uptime-checks", daemon=True)
+                self._stop = stop
+                self._thread.start()
 
-    def forget(self):
-        self._due.clear()
+    def stop(self):
+        """Before a reset or a stop: the prober ends (a reset forgets the checks; the next one created starts it)."""
+        with self._lock:
+            if self._thread is not None:
+                self._stop.set()
+                self._wake.set()
+                self._thread.join(timeout=5)
+                self._thread = None
+            self._due.clear()
 
-    def _run(self):
-        while True:
+    def _run(self, stop):
+        while not stop.is_set():
             try:
-                self._tick()
+                self._tick(stop)
             except Exception:  # pylint: disable=broad-except  # the prober never dies of one bad check
                 pass
             self._wake.wait(0.2)
             self._wake.clear()
 
-    def _tick(self):
+    def _tick(self, stop):
         with self._store.lock:
             checks = copy.deepcopy(_kind(self._store.data, "uptimeCheckConfigs"))
             override = self._store.data["admin"]["config"].get("uptime_check_period_seconds", 0)
@@ -345,9 +362,9 @@ class Alerting:
             if now < self._due.get(name, 0):
                 continue
             self._due[name] = now + (override or _seconds(check.get("period", "60s")))
-            self._probe(name, check)
+            self._probe(name, check, stop)
 
-    def _probe(self, name, check):
+    def _probe(self, name, check, stop):
         http = check["httpCheck"]
         labels = check["monitoredResource"].get("labels", {})
         ssl = http.get("useSsl", False)
@@ -375,6 +392,8 @@ class Alerting:
         project = name.split("/")[1]
         resource = {"project_id": labels.get("project_id", project), "host": labels.get("host", "")}
         check_id = name.rsplit("/", 1)[-1]
+        if stop.is_set():  # a reset or a stop came while the request was out: its outcome is not written
+            return
         for location in _locations(check.get("selectedRegions")):
             metric_labels = {"check_id": check_id, "checker_location": location}
             self._metrics.write(CHECK_PASSED, metric_labels, "uptime_url", resource, passed, at=started)

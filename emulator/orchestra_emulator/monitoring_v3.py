@@ -61,7 +61,7 @@ class MonitoringV3(EmulatedApi):
         self.alerting.start()
 
     def close(self):
-        self.alerting.forget()
+        self.alerting.stop()
 
     def _check_aligner(self, metric_type, aligner, period):
         """An alert policy's aligner on a metric the emulator writes: refused as timeSeries.list refuses it."""
