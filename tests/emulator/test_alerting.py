@@ -6,10 +6,12 @@ logging_*.json)."""
 from __future__ import annotations
 
 import datetime
+import http.server
 import json
 import pathlib
 import re
 import socket
+import threading
 import time
 
 import pytest
@@ -18,6 +20,7 @@ from google.auth.credentials import AnonymousCredentials
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
+from monitoring_lag import MONITORING_CONFIG
 from run_helpers import create
 
 PROJECT = "projects/demo"
@@ -283,6 +286,51 @@ def test_uptime_checks_probe_a_cloud_run_service(emulator, services, v3):
                                     aggregation_crossSeriesReducer="REDUCE_FRACTION_TRUE", aggregation_groupByFields="metric.label.check_id",
                                     **window).execute()["timeSeries"]
     assert {s["metric"]["labels"]["check_id"]: s["points"][0]["value"]["doubleValue"] for s in by_check} == {up: 1.0, down: 0.0}
+
+
+def _passed_points(v3, check_id, seconds=10):
+    """The check_passed points of a check once they arrive (within `seconds`)."""
+    end = time.time() + seconds
+    while time.time() < end:
+        stop = datetime.datetime.now(datetime.timezone.utc)
+        series = v3.timeSeries().list(name=PROJECT, filter='metric.type = "monitoring.googleapis.com/uptime_check/check_passed" '
+                                                           f'AND metric.labels.check_id = "{check_id}"',
+                                      interval_startTime=(stop - datetime.timedelta(seconds=60)).isoformat().replace("+00:00", "Z"),
+                                      interval_endTime=stop.isoformat().replace("+00:00", "Z")).execute().get("timeSeries", [])
+        if series:
+            return [p["value"]["boolValue"] for s in series for p in s["points"]]
+        time.sleep(0.5)
+    return []
+
+
+class _Ok(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802  (http.server's name)
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *_args):
+        pass
+
+
+def test_uptime_checks_probe_again_after_a_restart(emulator_instance):
+    """The checks of a saved state are probed by the restarted emulator."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        assert emulator_instance.cli("start")[0] == 0
+        v3 = client(emulator_instance, "monitoring", "v3").projects()
+        requests.post(f"{emulator_instance.endpoint}/_emulator/config", json={**MONITORING_CONFIG, "uptime_check_period_seconds": 1}, timeout=5)
+        check = v3.uptimeCheckConfigs().create(parent=PROJECT, body={
+            "displayName": "local", "timeout": "2s", "monitoredResource": {"type": "uptime_url", "labels": {"host": "127.0.0.1"}},
+            "httpCheck": {"port": server.server_address[1]}}).execute()["name"].rsplit("/", 1)[1]
+        assert emulator_instance.cli("stop")[0] == 0
+        assert emulator_instance.cli("start")[0] == 0
+        assert _passed_points(v3, check) and all(_passed_points(v3, check))
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 # -- dashboards (monitoring v1) ---------------------------------------------------------------
