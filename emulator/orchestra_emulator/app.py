@@ -15,7 +15,7 @@ from orchestra_emulator.errors import ApiError, invalid_argument, not_found
 from orchestra_emulator.state import Store
 
 # Importing an API module registers its API (auth registers STS and IAM Credentials).
-from orchestra_emulator import iam_v1, monitoring_v3, redis_v1, resourcemanager_v3, run_v2, secretmanager_v1, storage_v1, vpcaccess_v1  # noqa: F401  pylint: disable=unused-import
+from orchestra_emulator import iam_v1, logging_v2, monitoring_v1, monitoring_v3, redis_v1, resourcemanager_v3, run_v2, secretmanager_v1, storage_v1, vpcaccess_v1  # noqa: F401  pylint: disable=unused-import
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Methods that read though they are POSTed (Resource Manager's and IAM's getIamPolicy take their options in a body).

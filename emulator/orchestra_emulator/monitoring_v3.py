@@ -1,5 +1,6 @@
 """Cloud Monitoring v3 `projects.timeSeries.list`, serving the time series APIs write to the metrics
-sink (metrics.py): Cloud Run's request metrics today (see run_v2).
+sink (metrics.py): Cloud Run's request metrics (see run_v2) and the uptime checks' (see monitoring_alerting, which
+also serves alert policies, notification channels and uptime check configs for this API).
 
 - Raw points are samples of `monitoring_sample_seconds` (admin config; 60 by default, as Cloud Run's),
   aligned to multiples of it since the epoch. A sample is visible only `monitoring_lag_seconds` after
@@ -12,9 +13,11 @@ sink (metrics.py): Cloud Run's request metrics today (see run_v2).
 - Aggregation follows https://cloud.google.com/monitoring/api/ref_v3/rest/v3/Aggregation:
   periods of `alignmentPeriod` (at least 60 s) ending at `interval.endTime`, each holding the samples
   that start in it (the emulator's choice); per-series aligners
-  ALIGN_NONE, ALIGN_DELTA, ALIGN_SUM, ALIGN_RATE, ALIGN_COUNT, ALIGN_MEAN and ALIGN_PERCENTILE_*;
-  cross-series reducers REDUCE_NONE, REDUCE_SUM, REDUCE_MEAN, REDUCE_MIN, REDUCE_MAX, REDUCE_COUNT
-  and REDUCE_PERCENTILE_* over `groupByFields`. Percentiles of a distribution interpolate linearly
+  ALIGN_NONE, ALIGN_DELTA, ALIGN_SUM, ALIGN_RATE, ALIGN_COUNT, ALIGN_MEAN, ALIGN_MIN, ALIGN_MAX,
+  ALIGN_NEXT_OLDER, ALIGN_PERCENTILE_*, and ALIGN_FRACTION_TRUE and ALIGN_COUNT_TRUE for Boolean series;
+  cross-series reducers REDUCE_NONE, REDUCE_SUM, REDUCE_MEAN, REDUCE_MIN, REDUCE_MAX, REDUCE_COUNT,
+  REDUCE_PERCENTILE_*, and REDUCE_COUNT_TRUE and REDUCE_FRACTION_TRUE for Boolean series,
+  over `groupByFields`. Percentiles of a distribution interpolate linearly
   inside its bucket. Others answer UNIMPLEMENTED.
 - Distributions use exponential buckets (scale 1, growth 1.1, 120 finite buckets): an emulator choice.
 """
@@ -27,6 +30,7 @@ import time
 
 from orchestra_emulator import paging
 from orchestra_emulator.errors import ApiError, invalid_argument
+from orchestra_emulator.monitoring_alerting import Alerting
 from orchestra_emulator.registry import EmulatedApi, register
 
 BUCKETS = {"numFiniteBuckets": 120, "growthFactor": 1.1, "scale": 1.0}
@@ -42,12 +46,32 @@ class MonitoringV3(EmulatedApi):
     proto_package = "google.monitoring.v3"
     # Cloud Run's request metrics are 60-second samples, visible up to 180 s after they close
     # (https://cloud.google.com/monitoring/api/metrics_gcp#gcp-run, run.googleapis.com/request_count).
-    config = {"monitoring_sample_seconds": 60, "monitoring_lag_seconds": 180}
+    # uptime_check_period_seconds: when above 0, every uptime check runs that often instead of on its period.
+    config = {"monitoring_sample_seconds": 60, "monitoring_lag_seconds": 180, "uptime_check_period_seconds": 0}
     positive_config = frozenset({"monitoring_sample_seconds"})
 
     def __init__(self, shared):
         super().__init__(shared)
         self.handlers = {"monitoring.projects.timeSeries.list": (self.list_time_series, None)}
+        # alert policies, notification channels, uptime checks (monitoring_alerting.py)
+        self.alerting = Alerting(shared, self._check_aligner)
+        self.handlers.update(self.alerting.handlers())
+
+    def restore(self):
+        self.alerting.start()
+
+    def close(self):
+        self.alerting.stop()
+
+    def _check_aligner(self, metric_type, aligner, period):
+        """An alert policy's aligner on a metric the emulator writes: refused as timeSeries.list refuses it."""
+        descriptor = self.shared.metrics.descriptor(metric_type)
+        if descriptor and aligner != "ALIGN_NONE":
+            try:
+                _aligner(aligner, *descriptor[:2], period)
+            except ApiError as error:
+                if error.status != "UNIMPLEMENTED":
+                    raise
 
     def list_time_series(self, request):
         q = request.query
@@ -186,10 +210,26 @@ def _aligner(aligner, kind, value_type, period):
         # "returning the number of values in each alignment period. This aligner is valid for GAUGE and DELTA
         # metrics with numeric or Boolean values. The value_type of the aligned result is INT64."
         return kind, "INT64", len
+    if aligner in ("ALIGN_MIN", "ALIGN_MAX") and numeric and kind in ("GAUGE", "DELTA"):
+        # "returning the minimum [maximum] value in each alignment period. This aligner is valid for GAUGE and DELTA
+        # metrics with numeric values. The value_type of the aligned result is the same as the value_type of the input."
+        return kind, value_type, (min if aligner == "ALIGN_MIN" else max)
+    if aligner == "ALIGN_NEXT_OLDER" and kind == "GAUGE":
+        # "moving the most recent data point before the end of the alignment period to the boundary at the end of the
+        # alignment period. This aligner is valid for GAUGE metrics. The value_type of the aligned result is the same"
+        return kind, value_type, lambda values: values[-1]
+    if aligner in ("ALIGN_FRACTION_TRUE", "ALIGN_COUNT_TRUE") and value_type == "BOOL":
+        # ALIGN_FRACTION_TRUE: "the ratio of the number of True values to the total number of values in each alignment
+        # period. This aligner is valid for GAUGE metrics with Boolean values. The output value is in the range 0.0, 1.0
+        # and has value_type DOUBLE." ALIGN_COUNT_TRUE: "the number of True values [...] The value_type of the output is INT64."
+        if aligner == "ALIGN_COUNT_TRUE":
+            return kind, "INT64", lambda values: sum(1 for v in values if v)
+        return kind, "DOUBLE", lambda values: sum(1 for v in values if v) / len(values)
     if percentile and value_type == "DISTRIBUTION":
         # "valid for GAUGE and DELTA metrics with distribution values. The output is a GAUGE metric with value_type DOUBLE."
         return "GAUGE", "DOUBLE", lambda values: _percentile(_merge(values), int(percentile.group(1)))
-    if percentile or aligner in ("ALIGN_RATE", "ALIGN_MEAN", "ALIGN_COUNT"):
+    if percentile or aligner in ("ALIGN_RATE", "ALIGN_MEAN", "ALIGN_COUNT", "ALIGN_FRACTION_TRUE", "ALIGN_COUNT_TRUE", "ALIGN_MIN", "ALIGN_MAX",
+                                 "ALIGN_NEXT_OLDER"):
         # Google's words for an aligner the metric's kind and type do not allow (a real 400 of the API).
         raise invalid_argument(f'Field aggregation.perSeriesAligner had an invalid value of "{aligner}": '
                                f"The aligner cannot be applied to metrics with kind {kind} and value type {value_type}.",
@@ -226,6 +266,13 @@ def _reducer(reducer, value_type):
         return value_type, (_merge if distribution else sum)
     if reducer == "REDUCE_COUNT":
         return "INT64", len
+    if reducer in ("REDUCE_COUNT_TRUE", "REDUCE_FRACTION_TRUE") and value_type == "BOOL":
+        # "the number of True-valued data points across time series [...] valid for DELTA and GAUGE metrics of Boolean
+        # value_type. The value_type of the output is INT64." / "the ratio of the number of True-valued data points to the
+        # total number of data points [...] has value_type DOUBLE."
+        if reducer == "REDUCE_COUNT_TRUE":
+            return "INT64", lambda vs: sum(1 for v in vs if v)
+        return "DOUBLE", lambda vs: sum(1 for v in vs if v) / len(vs)
     percentile = _PERCENTILE.match(reducer)
     if percentile:
         rank = int(percentile.group(1))
@@ -297,6 +344,8 @@ def _value(value_type, value):
         return {"int64Value": str(value)}
     if value_type == "DOUBLE":
         return {"doubleValue": value}
+    if value_type == "BOOL":
+        return {"boolValue": bool(value)}
     return {"distributionValue": {
         "count": str(value["count"]), "mean": value["mean"], "sumOfSquaredDeviation": value["ssd"],
         "bucketOptions": {"exponentialBuckets": BUCKETS}, "bucketCounts": [str(c) for c in value["buckets"]]}}
