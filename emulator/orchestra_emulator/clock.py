@@ -8,7 +8,13 @@ document (`Rotation`, `Rotation.rotationPeriod`, `Secret.expireTime`) and
 https://cloud.google.com/secret-manager/docs/secret-rotation say, quoted in emulator/README.md; the recorded
 timestamps of tests/fixtures/google/secretmanager_*.json give their form."""
 
+import datetime
 import time
+
+
+def timestamp(seconds):
+    """RFC 3339 in UTC with microseconds, as Google stamps most resources (`2024-05-01T10:00:00.123456Z`)."""
+    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def now(data):

@@ -33,7 +33,6 @@ import math
 import os
 import re
 import shutil
-import socket
 import subprocess
 import time
 import uuid
@@ -44,7 +43,7 @@ from orchestra_emulator.errors import ApiError, already_exists, failed_precondit
 from orchestra_emulator.operations import done_time, typed
 from orchestra_emulator.projects import project_number, regional_parent
 from orchestra_emulator.resources import check_labels
-from orchestra_emulator.resp import Connection, RedisError
+from orchestra_emulator.resp import Connection, RedisError, free_port, port_free
 
 DOCUMENT = "redis.v1"
 PACKAGE = "google.cloud.redis.cluster.v1"
@@ -142,7 +141,7 @@ class Clusters:
             clusters = self._settle(data)
             if name in clusters:
                 raise already_exists(f"Resource '{name}' already exists.")
-            cluster.update(name=name, createTime=_timestamp(clock.now(data)), state=CREATING, uid=str(uuid.uuid4()))
+            cluster.update(name=name, createTime=clock.timestamp(clock.now(data)), state=CREATING, uid=str(uuid.uuid4()))
             clusters[name] = {"cluster": cluster, "settleAt": None, "nodes": [], "lastAutomated": clock.now(data)}
         try:  # outside the lock: a cluster takes about two seconds to agree that it is up
             nodes = self._nodes.create(name, cluster, cluster["shardCount"])
@@ -299,16 +298,16 @@ class Clusters:
         if collection is None:
             collection = cluster["backupCollection"] = f"{cluster['name'].rsplit('/clusters/', 1)[0]}/backupCollections/{uuid.uuid4()}"
             _collections(data)[collection] = {"name": collection, "cluster": cluster["name"], "clusterUid": cluster["uid"], "uid": str(uuid.uuid4()),
-                                              "createTime": _timestamp(when)}
+                                              "createTime": clock.timestamp(when)}
         backup_id = backup_id or f"{datetime.datetime.fromtimestamp(when, datetime.timezone.utc):%Y%m%d%H%M%S}_{cluster['uid'][:8]}"
         name = f"{collection}/backups/{backup_id}"
         if name in _backups(data):
             raise already_exists(f"Resource '{name}' already exists.")
         directory = os.path.join(self._backups_root, str(uuid.uuid4()))
         files = self._nodes.save(entry["nodes"], directory)
-        stamp = _timestamp(when)
+        stamp = clock.timestamp(when)
         backup = {"name": name, "createTime": stamp, "cluster": cluster["name"], "clusterUid": cluster["uid"],
-                  "totalSizeBytes": str(sum(size for _file, size in files)), "expireTime": _timestamp(when + ttl), "engineVersion": ENGINE_VERSION,
+                  "totalSizeBytes": str(sum(size for _file, size in files)), "expireTime": clock.timestamp(when + ttl), "engineVersion": ENGINE_VERSION,
                   "backupFiles": [{"fileName": os.path.basename(path), "sizeBytes": str(size), "createTime": stamp} for path, size in files],
                   "nodeType": cluster["nodeType"], "replicaCount": cluster.get("replicaCount", 0), "shardCount": cluster["shardCount"],
                   "backupType": backup_type, "state": ACTIVE if settled else CREATING, "encryptionInfo": {"encryptionType": "GOOGLE_DEFAULT_ENCRYPTION"},
@@ -371,7 +370,7 @@ class Clusters:
         return entry
 
     def _operation(self, data, target, verb, response):
-        metadata = typed(f"{PACKAGE}.OperationMetadata", {"apiVersion": "v1", "createTime": _timestamp(time.time()), "requestedCancellation": False,
+        metadata = typed(f"{PACKAGE}.OperationMetadata", {"apiVersion": "v1", "createTime": clock.timestamp(time.time()), "requestedCancellation": False,
                                                           "target": target, "verb": verb})
         return self._operations.start(data, "/".join(target.split("/")[:4]), metadata=metadata, response=response)
 
@@ -482,7 +481,7 @@ class Nodes:
         if not keep:
             shutil.rmtree(directory, ignore_errors=True)
         os.makedirs(directory, exist_ok=True)
-        port = port if port and _free(port) and _free(port + 10000) else _free_port()
+        port = port if port and port_free(port, HOST) and port_free(port + 10000, HOST) else _free_port()
         command = [REDIS_SERVER, "--port", str(port), "--bind", HOST, "--dir", directory, "--dbfilename", "dump.rdb", "--daemonize", "no",
                    "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", str(NODE_TIMEOUT_MS),
                    "--cluster-allow-replica-migration", "no",
@@ -741,29 +740,13 @@ def _collection_name(variables):
     return f"{regional_parent(variables)}/backupCollections/{variables['backupCollectionsId']}"
 
 
-def _free(port):
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((HOST, port))
-        except OSError:
-            return False
-    return True
-
-
 def _free_port():
     """A free port whose cluster bus port (+ 10000) is free too."""
     for _attempt in range(100):
-        with socket.socket() as probe:
-            probe.bind((HOST, 0))
-            port = probe.getsockname()[1]
-        if port + 10000 < 65536 and _free(port + 10000):
+        port = free_port(HOST)
+        if port + 10000 < 65536 and port_free(port + 10000, HOST):
             return port
     raise ApiError("INTERNAL", "No free port pair for a Redis Cluster node.")
-
-
-def _timestamp(seconds):
-    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _epoch(stamp):

@@ -21,23 +21,22 @@ RDB in place and starts it again.
 """
 
 import copy
-import datetime
 import ipaddress
 import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import time
 
 from orchestra_emulator import paging, redis_clusters, storage_v1
+from orchestra_emulator.clock import timestamp
 from orchestra_emulator.discovery import camel_case
 from orchestra_emulator.errors import RPC_CODES, ApiError, already_exists, failed_precondition, invalid_argument, not_found
 from orchestra_emulator.operations import done_time, typed
 from orchestra_emulator.projects import project_number, regional_parent
 from orchestra_emulator.registry import EmulatedApi, register
-from orchestra_emulator.resp import Connection, RedisError
+from orchestra_emulator.resp import Connection, RedisError, free_port, port_free
 
 DOCUMENT = "redis.v1"
 PACKAGE = "google.cloud.redis.v1"
@@ -117,7 +116,7 @@ class RedisV1(EmulatedApi):
             if name in instances:
                 raise already_exists(f"Resource '{name}' already exists.")
             auth = secrets.token_urlsafe(24) if instance.get("authEnabled") else None
-            instance.update(name=name, host=HOST, createTime=_timestamp(time.time()), state=CREATING)
+            instance.update(name=name, host=HOST, createTime=timestamp(time.time()), state=CREATING)
             instance["port"] = self._servers.start(name, instance, auth)
             instance = _filled(instance)
             instances[name] = {"instance": instance, "settleAt": done_time(data), "authString": auth}
@@ -212,7 +211,7 @@ class RedisV1(EmulatedApi):
         return {"authString": auth} if auth else {}
 
     def _operation(self, data, target, verb, response=None, error=None):
-        metadata = typed(f"{PACKAGE}.OperationMetadata", {"apiVersion": "v1", "createTime": _timestamp(time.time()), "target": target, "verb": verb})
+        metadata = typed(f"{PACKAGE}.OperationMetadata", {"apiVersion": "v1", "createTime": timestamp(time.time()), "target": target, "verb": verb})
         return self.operations.start(data, target.rsplit("/instances/", 1)[0], metadata=metadata, response=response, error=error)
 
 
@@ -229,7 +228,7 @@ class Servers:
         """Start the instance's server on `port` (a free one when 0 or taken); returns the port."""
         directory = self._directory(name)
         os.makedirs(directory, exist_ok=True)
-        port = port if port and _free(port) else _free_port()
+        port = port if port and port_free(port) else free_port()
         command = [REDIS_SERVER, "--port", str(port), "--bind", HOST, "--dir", directory, "--dbfilename", "dump.rdb", "--save", "",
                    "--appendonly", "no", "--daemonize", "no", "--maxmemory", f"{_megabytes(instance)}mb"]
         for key, value in _server_configs(instance).items():
@@ -439,24 +438,3 @@ def _ready(data, name, servers):
 
 def _name(variables):
     return f"{regional_parent(variables)}/instances/{variables['instancesId']}"
-
-
-def _free(port):
-    """Whether redis-server can listen on `port` (it sets SO_REUSEADDR: a port whose last connections linger in TIME_WAIT is free)."""
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((HOST, port))
-        except OSError:
-            return False
-    return True
-
-
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
-
-
-def _timestamp(seconds):
-    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -66,3 +66,21 @@ class Connection:
         if kind == b"*":
             return None if rest == b"-1" else [self._reply() for _index in range(int(rest))]
         raise RedisError(f"Unexpected reply {line!r}")
+
+
+def port_free(port, host="127.0.0.1"):
+    """Whether redis-server can listen on `port` (it sets SO_REUSEADDR: a port whose last connections linger in TIME_WAIT is free)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(host="127.0.0.1"):
+    """A port nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]

@@ -12,12 +12,12 @@ after `operation_seconds`. `POST /_emulator/vpcaccess/connector-state` puts a co
 """
 
 import copy
-import datetime
 import ipaddress
 import re
 import time
 
 from orchestra_emulator import paging
+from orchestra_emulator.clock import timestamp
 from orchestra_emulator.discovery import camel_case
 from orchestra_emulator.errors import already_exists, failed_precondition, invalid_argument, not_found
 from orchestra_emulator.operations import done_time, typed
@@ -131,7 +131,7 @@ class VpcAccessV1(EmulatedApi):
         return self._store.data
 
     def _operation(self, data, parent, method, target, response):
-        metadata = typed(f"{PACKAGE}.OperationMetadata", {"createTime": _timestamp(time.time()), "method": f"{PACKAGE}.VpcAccessService.{method}",
+        metadata = typed(f"{PACKAGE}.OperationMetadata", {"createTime": timestamp(time.time()), "method": f"{PACKAGE}.VpcAccessService.{method}",
                                                           "target": target})
         return self.operations.start(data, parent, metadata=metadata, response=response)
 
@@ -234,7 +234,3 @@ def _entry(data, name):
 
 def _name(variables):
     return f"{regional_parent(variables)}/connectors/{variables['connectorsId']}"
-
-
-def _timestamp(seconds):
-    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -113,6 +113,28 @@ requirements:
   - google-api-python-client >= 2.100
 """
 
+    # Where the backups of a Memorystore instance are (orchestra.gcp.redis_backup and the modules that read them).
+    REDIS_BACKUP = r"""
+options:
+  instance:
+    description: The Memorystore for Redis instance (its ID) whose backups these are.
+    type: str
+    required: true
+  region:
+    description: The region of the instance.
+    type: str
+    required: true
+    aliases: [location]
+  bucket:
+    description: The Cloud Storage bucket (its name) that holds the backups.
+    type: str
+    required: true
+  prefix:
+    description: Where in the bucket; the backups of an instance are under C(<prefix>/<region>/<instance>/).
+    type: str
+    default: redis
+"""
+
     WAIT = r"""
 options:
   wait:

@@ -27,26 +27,10 @@ requirements:
   - redis-check-rdb (redis-tools)
 extends_documentation_fragment:
   - orchestra.gcp.gcp
+  - orchestra.gcp.gcp.redis_backup
   - orchestra.gcp.gcp.attributes
   - orchestra.gcp.gcp.wait
 options:
-  instance:
-    description: The Memorystore for Redis instance (its ID) whose backups these are.
-    type: str
-    required: true
-  region:
-    description: The region of the instance.
-    type: str
-    required: true
-    aliases: [location]
-  bucket:
-    description: The Cloud Storage bucket (its name) that holds the backups.
-    type: str
-    required: true
-  prefix:
-    description: Where in the bucket; the backups of an instance are under C(<prefix>/<region>/<instance>/).
-    type: str
-    default: redis
   min_interval:
     description: Take no backup when the newest complete one is younger than this (V(6h), V(30m), V(86400) seconds).
     type: str

@@ -24,25 +24,9 @@ requirements:
   - redis-server and redis-check-rdb
 extends_documentation_fragment:
   - orchestra.gcp.gcp
+  - orchestra.gcp.gcp.redis_backup
   - orchestra.gcp.gcp.attributes
 options:
-  instance:
-    description: The Memorystore for Redis instance (its ID) whose backups these are.
-    type: str
-    required: true
-  region:
-    description: The region of the instance.
-    type: str
-    required: true
-    aliases: [location]
-  bucket:
-    description: The Cloud Storage bucket (its name) that holds the backups.
-    type: str
-    required: true
-  prefix:
-    description: Where in the bucket; the backups of an instance are under C(<prefix>/<region>/<instance>/).
-    type: str
-    default: redis
   backup:
     description: The backup's id, or V(newest) (the default).
     type: str
