@@ -231,9 +231,14 @@ def _redis_client(session):
 def take_backup(session, p, instance, resource, check_tool, reason=None):
     """Export ``instance`` to a new backup, check it and write its manifest; returns its catalog entry. A failure
     leaves every older backup as it was."""
-    started = _now()
-    backup_id = started.strftime(ID_FORMAT)
     folder = _folder(p)
+    started = _now()
+    # Ids are seconds: a backup started in the second of another (a safety backup right after one) waits for the next,
+    # so that its export never replaces the other's RDB.
+    while list_objects(session, p["bucket"], folder + started.strftime(ID_FORMAT) + ".", resource):
+        time.sleep(1.0 - started.microsecond / 1e6)
+        started = _now()
+    backup_id = started.strftime(ID_FORMAT)
     name = folder + backup_id + ".rdb"
     uri = _uri(p["bucket"], name)
     operation = session.call("export", resource, _redis_client(session).export_instance, name=instance.name,

@@ -120,3 +120,9 @@ def test_a_data_set_survives_a_backup_a_flush_and_a_restore_and_a_backup_is_veri
     play = emulated.run([dict(task("redis_restore", target="cache-old", confirm="cache-old", **restore), ignore_errors=True)])
     assert "is of REDIS_7_0, newer than the instance's REDIS_6_X" in play.task("redis_restore")["msg"]
     assert emulated.emulator.log()[marks:] == []
+
+    # Backups back to back (ids are seconds): one that starts in the second of another waits for the next, never replacing its RDB.
+    play = emulated.run([dict(task("redis_backup", **WHERE), name="one"), dict(task("redis_backup", **WHERE), name="two"),
+                         task("redis_backup_info", **WHERE)])
+    one, two = play.task("one")["backup"], play.task("two")["backup"]
+    assert one["id"] < two["id"] and all(b["complete"] for b in play.task("redis_backup_info")["backups"])
