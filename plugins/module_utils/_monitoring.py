@@ -1,0 +1,420 @@
+# -*- coding: utf-8 -*-
+# Copyright: orchestra.gcp contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Cloud Monitoring alerting: the logic behind the monitoring_notification_channel and monitoring_alert_policy modules.
+
+PRIVATE to this collection. Cloud Monitoring's client library speaks gRPC only, so the v3 API is called over REST
+through google-api-python-client (``Session.discovery``), as the canary analysis does.
+
+Google assigns the IDs of notification channels and alert policies, so a task cannot name one. A resource is found
+by its display name and the user label ``orchestra_id`` the modules set on it (a slug of the display name): the list
+is filtered on the label, then on the exact display name. A resource created elsewhere, without the label, is not
+this module's: a second one is created beside it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from ._gcp import GcpError, invalid, label_problems
+
+MONITORING_LIBRARIES = (("google-api-python-client", "googleapiclient"),)
+
+ID_LABEL = "orchestra_id"
+MAX_LABEL_VALUE = 63
+# Labels whose values Google does not show when a channel is read (Slack's auth_token), and their kin: given through
+# secret_labels (no_log), written, never read back, never in results or diffs.
+SECRET_LABELS = ("auth_token", "password")
+# The label keys of each channel type, as the notificationChannelDescriptors list them
+# (https://cloud.google.com/monitoring/support/notification-options).
+CHANNEL_LABELS = {
+    "email": ("email_address",),
+    "slack": ("channel_name", "auth_token"),
+    "pubsub": ("topic",),
+    "webhook_tokenauth": ("url",),
+}
+TOPIC_RE = re.compile(r"^projects/[^/]+/topics/[^/]+$")
+
+# AlertPolicy.conditions: "A policy can have from one to six conditions."
+MAX_CONDITIONS = 6
+COMBINERS = ("OR", "AND", "AND_WITH_MATCHING_RESOURCE")
+SEVERITIES = ("CRITICAL", "ERROR", "WARNING")
+# ComparisonType, with the operators a task may write instead.
+COMPARISONS = {">": "COMPARISON_GT", ">=": "COMPARISON_GE", "<": "COMPARISON_LT", "<=": "COMPARISON_LE", "==": "COMPARISON_EQ",
+               "!=": "COMPARISON_NE"}
+ALIGNERS = ("ALIGN_NONE", "ALIGN_DELTA", "ALIGN_RATE", "ALIGN_INTERPOLATE", "ALIGN_NEXT_OLDER", "ALIGN_MIN", "ALIGN_MAX", "ALIGN_MEAN",
+            "ALIGN_COUNT", "ALIGN_SUM", "ALIGN_STDDEV", "ALIGN_COUNT_TRUE", "ALIGN_COUNT_FALSE", "ALIGN_FRACTION_TRUE",
+            "ALIGN_PERCENTILE_99", "ALIGN_PERCENTILE_95", "ALIGN_PERCENTILE_50", "ALIGN_PERCENTILE_05", "ALIGN_PERCENT_CHANGE")
+REDUCERS = ("REDUCE_NONE", "REDUCE_MEAN", "REDUCE_MIN", "REDUCE_MAX", "REDUCE_SUM", "REDUCE_STDDEV", "REDUCE_COUNT", "REDUCE_COUNT_TRUE",
+            "REDUCE_COUNT_FALSE", "REDUCE_FRACTION_TRUE", "REDUCE_PERCENTILE_99", "REDUCE_PERCENTILE_95", "REDUCE_PERCENTILE_50",
+            "REDUCE_PERCENTILE_05")
+DURATION_RE = re.compile(r"^\s*(\d+)\s*(s|m|h)?\s*$")
+UNIT_SECONDS = {None: 1, "s": 1, "m": 60, "h": 3600}
+
+COMMON = dict(
+    display_name=dict(type="str", required=True),
+    state=dict(type="str", default="present", choices=["present", "absent"]),
+    enabled=dict(type="bool", default=True),
+    user_labels=dict(type="dict", default={}),
+)
+
+CHANNEL_SPEC = dict(
+    argument_spec=dict(
+        COMMON,
+        type=dict(type="str"),
+        description=dict(type="str", default=""),
+        labels=dict(type="dict", default={}),
+        secret_labels=dict(type="dict", default={}, no_log=True),
+        update_secret_labels=dict(type="bool", default=False),
+        force=dict(type="bool", default=False),
+    ),
+    required_if=[("state", "present", ("type",))],
+    libraries=MONITORING_LIBRARIES,
+)
+
+CONDITION_SPEC = dict(
+    display_name=dict(type="str", required=True),
+    kind=dict(type="str", default="threshold", choices=["threshold", "absent"]),
+    filter=dict(type="str"),
+    comparison=dict(type="str"),
+    threshold=dict(type="raw"),
+    duration=dict(type="raw", default="0s"),
+    alignment_period=dict(type="raw"),
+    aligner=dict(type="str"),
+    reducer=dict(type="str"),
+    group_by=dict(type="list", elements="str", default=[]),
+    trigger_count=dict(type="int"),
+)
+
+POLICY_SPEC = dict(
+    argument_spec=dict(
+        COMMON,
+        combiner=dict(type="str", default="OR"),
+        severity=dict(type="str"),
+        conditions=dict(type="list", elements="dict", options=CONDITION_SPEC, default=[]),
+        notification_channels=dict(type="list", elements="str", default=[]),
+        documentation=dict(type="str"),
+    ),
+    libraries=MONITORING_LIBRARIES,
+)
+
+
+# ---------------------------------------------------------------- shared
+
+def identity(display_name):
+    """The value of the orchestra_id label of the resource named ``display_name``: a label value (lowercase letters,
+    digits, '_' and '-', at most 63)."""
+    return re.sub(r"[^a-z0-9_-]+", "-", display_name.lower()).strip("-")[:MAX_LABEL_VALUE]
+
+
+def _common_problems(p):
+    problems = []
+    if not p["display_name"].strip():
+        problems.append("display_name must not be empty")
+    elif not identity(p["display_name"]):
+        problems.append("display_name %r needs at least one letter or digit" % p["display_name"])
+    if ID_LABEL in p["user_labels"]:
+        problems.append("user label %r is the module's own (it finds the resource by it): leave it out" % ID_LABEL)
+    problems += label_problems(p["user_labels"])
+    return problems
+
+
+def _quoted(text):
+    return '"%s"' % text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _projects(session):
+    return session.discovery("monitoring", "v3").projects()
+
+
+def _find(session, collection, key, what, display_name):
+    """The one resource of ``collection`` carrying this display name's orchestra_id label and this display name; None."""
+    resource = "%s %r" % (what, display_name)
+    found = session.execute_all("list", resource, lambda token: collection.list(
+        name="projects/%s" % session.project, filter="user_labels.%s = %s" % (ID_LABEL, _quoted(identity(display_name))), pageToken=token), key)
+    found = [item for item in found if item.get("displayName") == display_name]
+    if len(found) > 1:
+        raise GcpError("Found %d %ss named %r with label %s (%s): the module cannot tell which is its own. Nothing was changed. Hint: "
+                       "delete all but one." % (len(found), what, display_name, ID_LABEL, ", ".join(sorted(i["name"] for i in found))))
+    return found[0] if found else None
+
+
+def _user_labels(p):
+    return dict(p["user_labels"], **{ID_LABEL: identity(p["display_name"])})
+
+
+def _changed(want, have):
+    return sorted(key for key, value in want.items() if value != have.get(key))
+
+
+def _snake(key):
+    return re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), key)
+
+
+# ---------------------------------------------------------------- notification channels
+
+def validate_channel_params(p):
+    resource = "notification channel %r" % p["display_name"]
+    problems = _common_problems(p)
+    if p["state"] == "present":
+        kind = p["type"]
+        labels = dict(p["labels"], **p["secret_labels"])
+        if kind not in CHANNEL_LABELS:
+            problems.append("type %r is not a channel type: %s" % (kind, ", ".join(sorted(CHANNEL_LABELS))))
+        else:
+            keys = CHANNEL_LABELS[kind]
+            problems += ["label %r is not a label of a %s channel (%s)" % (key, kind, ", ".join(keys)) for key in sorted(labels) if key not in keys]
+            problems += ["a %s channel needs label %r" % (kind, key) for key in keys if key not in labels]
+            problems += ["label %r must not be empty" % key for key in keys if key in labels and str(labels[key]) == ""]
+        problems += ["label %r is a secret: give it in secret_labels (hidden from logs) rather than labels" % key
+                     for key in sorted(p["labels"]) if key in SECRET_LABELS]
+        problems += ["secret_labels holds %r, which is no secret: give it in labels" % key for key in sorted(p["secret_labels"])
+                     if key not in SECRET_LABELS]
+        address = labels.get("email_address")
+        if kind == "email" and address and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", str(address)):
+            problems.append("email_address %r is not an e-mail address" % address)
+        topic = labels.get("topic")
+        if kind == "pubsub" and topic and not TOPIC_RE.match(str(topic)):
+            problems.append("topic %r must be a full topic name, projects/PROJECT/topics/TOPIC" % topic)
+        url = labels.get("url")
+        if kind == "webhook_tokenauth" and url and not str(url).startswith(("https://", "http://")):
+            problems.append("url %r must be an http(s) URL" % url)
+    if problems:
+        raise invalid(resource, problems)
+
+
+def _public(labels):
+    return {key: str(value) for key, value in (labels or {}).items() if key not in SECRET_LABELS}
+
+
+def channel_view(channel):
+    """The channel as Google returns it, its secret labels left out."""
+    if channel is None:
+        return None
+    view = dict(channel)
+    view["labels"] = _public(channel.get("labels"))
+    return view
+
+
+def _channel_options(channel):
+    if channel is None:
+        return {}
+    return dict(type=channel.get("type"), description=channel.get("description", ""), enabled=channel.get("enabled", True),
+                labels=_public(channel.get("labels")), userLabels=dict(channel.get("userLabels") or {}))
+
+
+def manage_channel(session):
+    """monitoring_notification_channel: the channel exists with the options given, or is gone."""
+    p = session.params
+    validate_channel_params(p)
+    channels = _projects(session).notificationChannels()
+    resource = "notification channel %r" % p["display_name"]
+    current = _find(session, channels, "notificationChannels", "notification channel", p["display_name"])
+    before = _channel_options(current)
+    if p["state"] == "absent":
+        if current is not None and not session.check_mode:
+            session.execute("delete", resource, channels.delete(name=current["name"], force=p["force"]), idempotent=True)
+        return dict(changed=current is not None, channel=None, diff=dict(before=before, after={}))
+
+    want = dict(type=p["type"], description=p["description"], enabled=p["enabled"], labels=_public(p["labels"]), userLabels=_user_labels(p))
+    body = dict(want, displayName=p["display_name"], labels=dict(want["labels"], **{k: str(v) for k, v in p["secret_labels"].items()}))
+    if current is None:
+        final = body
+        if not session.check_mode:
+            final = session.execute("create", resource, channels.create(name="projects/%s" % session.project, body=body), idempotent=False)
+        return dict(changed=True, channel=channel_view(final), changed_options=sorted(want), diff=dict(before={}, after=_channel_options(final)))
+
+    keys = _changed(want, before)
+    if "type" in keys:
+        raise GcpError("Cannot change the type of %s from %s to %s. Nothing was changed. Hint: delete it (state=absent, with force=true "
+                       "when policies use it) and create it again." % (resource, current.get("type"), p["type"]))
+    if p["update_secret_labels"] and p["secret_labels"] and "labels" not in keys:
+        keys.append("labels")  # a secret cannot be read back to compare: written on every run when asked
+    final = current
+    if keys and not session.check_mode:
+        final = session.execute("update", resource, channels.patch(name=current["name"], body=body, updateMask=",".join(_snake(k) for k in keys)),
+                                idempotent=True)
+    elif keys:
+        final = dict(current, **body)
+    return dict(changed=bool(keys), channel=channel_view(final), changed_options=sorted(_snake(k) for k in keys),
+                diff=dict(before=before, after=_channel_options(final)))
+
+
+# ---------------------------------------------------------------- alert policies
+
+def _seconds(value):
+    """A duration as whole seconds: an int of seconds, or "300s", "5m", "1h"; None when it is none of these."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    found = DURATION_RE.match(str(value))
+    return int(found.group(1)) * UNIT_SECONDS[found.group(2)] if found else None
+
+
+def _comparison(value):
+    value = str(value or "").strip()
+    return COMPARISONS.get(value) or (value.upper() if value.upper() in COMPARISONS.values() else None)
+
+
+def _number(value):
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _condition_problems(i, c):
+    where = "condition %d (%r)" % (i + 1, c["display_name"])
+    problems = []
+    if not (c["filter"] or "").strip():
+        problems.append("%s needs a filter, like metric.type=\"run.googleapis.com/request_count\"" % where)
+    duration = _seconds(c["duration"])
+    if duration is None:
+        problems.append("%s: duration %r is not a duration like 300s or 5m" % (where, c["duration"]))
+    elif duration % 60:
+        problems.append("%s: duration %r must be whole minutes (Google supports multiples of 1 minute only)" % (where, c["duration"]))
+    if c["kind"] == "threshold":
+        if c["comparison"] is None:
+            problems.append("%s needs a comparison: %s" % (where, ", ".join(COMPARISONS)))
+        elif _comparison(c["comparison"]) is None:
+            problems.append("%s: comparison %r is none of %s (or Google's COMPARISON_GT...)" % (where, c["comparison"], ", ".join(COMPARISONS)))
+        if c["threshold"] is None:
+            problems.append("%s needs a threshold" % where)
+        elif _number(c["threshold"]) is None:
+            problems.append("%s: threshold %r is not a number" % (where, c["threshold"]))
+    else:
+        problems += ["%s: an absence condition takes no %s" % (where, key) for key in ("comparison", "threshold") if c[key] is not None]
+    if c["aligner"] is not None and c["aligner"] not in ALIGNERS:
+        problems.append("%s: aligner %r is none of Google's (%s)" % (where, c["aligner"], ", ".join(ALIGNERS)))
+    if c["reducer"] is not None and c["reducer"] not in REDUCERS:
+        problems.append("%s: reducer %r is none of Google's (%s)" % (where, c["reducer"], ", ".join(REDUCERS)))
+    if c["reducer"] not in (None, "REDUCE_NONE") and c["aligner"] in (None, "ALIGN_NONE"):
+        problems.append("%s: reducer %s needs an aligner other than ALIGN_NONE" % (where, c["reducer"]))
+    if c["group_by"] and c["reducer"] in (None, "REDUCE_NONE"):
+        problems.append("%s: group_by needs a reducer" % where)
+    if c["alignment_period"] is not None:
+        period = _seconds(c["alignment_period"])
+        if period is None or period % 60 or period < 60:
+            problems.append("%s: alignment_period %r must be whole minutes, at least 60s" % (where, c["alignment_period"]))
+    elif c["aligner"] not in (None, "ALIGN_NONE"):
+        problems.append("%s: aligner %s needs an alignment_period" % (where, c["aligner"]))
+    if c["trigger_count"] is not None and c["trigger_count"] < 1:
+        problems.append("%s: trigger_count must be at least 1" % where)
+    return problems
+
+
+def validate_policy_params(p):
+    resource = "alert policy %r" % p["display_name"]
+    problems = _common_problems(p)
+    if p["state"] == "present":
+        if p["combiner"] not in COMBINERS:
+            problems.append("combiner %r is none of %s" % (p["combiner"], ", ".join(COMBINERS)))
+        if p["severity"] is not None and p["severity"] not in SEVERITIES:
+            problems.append("severity %r is none of %s" % (p["severity"], ", ".join(SEVERITIES)))
+        if not 1 <= len(p["conditions"]) <= MAX_CONDITIONS:
+            problems.append("a policy has from 1 to %d conditions, not %d" % (MAX_CONDITIONS, len(p["conditions"])))
+        names = [c["display_name"] for c in p["conditions"]]
+        problems += ["two conditions are named %r" % name for name in sorted(set(n for n in names if names.count(n) > 1))]
+        for i, condition in enumerate(p["conditions"]):
+            problems += _condition_problems(i, condition)
+        problems += ["notification_channels holds an empty name" for name in p["notification_channels"] if not name.strip()][:1]
+    if problems:
+        raise invalid(resource, problems)
+
+
+def _condition(c):
+    body = dict(filter=c["filter"], duration="%ds" % _seconds(c["duration"]))
+    if c["kind"] == "threshold":
+        body.update(comparison=_comparison(c["comparison"]), thresholdValue=_number(c["threshold"]))
+    aggregation = {}
+    if c["alignment_period"] is not None:
+        aggregation["alignmentPeriod"] = "%ds" % _seconds(c["alignment_period"])
+    if c["aligner"] is not None:
+        aggregation["perSeriesAligner"] = c["aligner"]
+    if c["reducer"] is not None:
+        aggregation["crossSeriesReducer"] = c["reducer"]
+    if c["group_by"]:
+        aggregation["groupByFields"] = list(c["group_by"])
+    if aggregation:
+        body["aggregations"] = [aggregation]
+    if c["trigger_count"] is not None:
+        body["trigger"] = {"count": c["trigger_count"]}
+    return {"displayName": c["display_name"], "condition" + ("Threshold" if c["kind"] == "threshold" else "Absent"): body}
+
+
+def _policy_options(policy):
+    """What the module compares of a live policy (its conditions without the names Google gave them)."""
+    if policy is None:
+        return {}
+    conditions = [{k: v for k, v in c.items() if k != "name"} for c in policy.get("conditions", [])]
+    for condition in conditions:
+        for body in condition.values():
+            if isinstance(body, dict) and "thresholdValue" in body:
+                body["thresholdValue"] = float(body["thresholdValue"])
+    return dict(combiner=policy.get("combiner"), enabled=policy.get("enabled", True), conditions=conditions,
+                notificationChannels=sorted(policy.get("notificationChannels", [])), documentation=policy.get("documentation"),
+                userLabels=dict(policy.get("userLabels") or {}), severity=policy.get("severity"))
+
+
+def resolve_channels(session, names):
+    """The resource names of the channels with these display names (any channel, the module's or not)."""
+    channels = _projects(session).notificationChannels()
+    resolved, missing = [], []
+    for name in names:
+        found = session.execute_all("list", "notification channel %r" % name, lambda token, name=name: channels.list(
+            name="projects/%s" % session.project, filter="display_name = %s" % _quoted(name), pageToken=token), "notificationChannels")
+        found = [c for c in found if c.get("displayName") == name]
+        if len(found) > 1:
+            raise GcpError("%d notification channels are named %r (%s): the policy cannot tell which to use. Nothing was changed."
+                           % (len(found), name, ", ".join(sorted(c["name"] for c in found))))
+        if found:
+            resolved.append(found[0]["name"])
+        else:
+            missing.append(name)
+    if missing and not session.check_mode:
+        raise GcpError("No notification channel is named %s. Nothing was changed. Hint: create it first "
+                       "(orchestra.gcp.monitoring_notification_channel)." % ", ".join(repr(m) for m in missing))
+    for name in missing:  # in check mode, a channel an earlier task would have created
+        session.warn("No notification channel is named %r yet; a run that is not in check mode fails unless it exists by then." % name)
+        resolved.append("projects/%s/notificationChannels/(%s)" % (session.project, name))
+    return resolved
+
+
+def manage_policy(session):
+    """monitoring_alert_policy: the policy exists with the conditions and options given, or is gone."""
+    p = session.params
+    validate_policy_params(p)
+    policies = _projects(session).alertPolicies()
+    resource = "alert policy %r" % p["display_name"]
+    current = _find(session, policies, "alertPolicies", "alert policy", p["display_name"])
+    before = _policy_options(current)
+    if p["state"] == "absent":
+        if current is not None and not session.check_mode:
+            session.execute("delete", resource, policies.delete(name=current["name"]), idempotent=True)
+        return dict(changed=current is not None, policy=None, diff=dict(before=before, after={}))
+
+    want = dict(combiner=p["combiner"], enabled=p["enabled"], conditions=[_condition(c) for c in p["conditions"]],
+                notificationChannels=sorted(resolve_channels(session, p["notification_channels"])),
+                documentation={"content": p["documentation"], "mimeType": "text/markdown"} if p["documentation"] else None,
+                userLabels=_user_labels(p), severity=p["severity"])
+    body = dict({k: v for k, v in want.items() if v is not None}, displayName=p["display_name"])
+    if current is None:
+        final = body
+        if not session.check_mode:
+            final = session.execute("create", resource, policies.create(name="projects/%s" % session.project, body=body), idempotent=False)
+        return dict(changed=True, policy=final, changed_options=sorted(_snake(k) for k in want),
+                    diff=dict(before={}, after=_policy_options(final)))
+    keys = _changed(want, before)
+    final = current
+    if keys and not session.check_mode:
+        final = session.execute("update", resource, policies.patch(name=current["name"], body=body, updateMask=",".join(_snake(k) for k in keys)),
+                                idempotent=True)
+    elif keys:
+        final = dict(current, **body)
+    return dict(changed=bool(keys), policy=final, changed_options=sorted(_snake(k) for k in keys),
+                diff=dict(before=before, after=_policy_options(final)))
