@@ -133,7 +133,8 @@ def _find(session, collection, key, what, display_name):
     resource = "%s %r" % (what, display_name)
     found = session.execute_all("list", resource, lambda token: collection.list(
         name="projects/%s" % session.project, filter="user_labels.%s = %s" % (ID_LABEL, _quoted(identity(display_name))), pageToken=token), key)
-    found = [item for item in found if item.get("displayName") == display_name]
+    # Checked here too: the filter narrows the list, these are what make a resource the module's.
+    found = [item for item in found if item.get("displayName") == display_name and (item.get("userLabels") or {}).get(ID_LABEL) == identity(display_name)]
     if len(found) > 1:
         raise GcpError("Found %d %ss named %r with label %s (%s): the module cannot tell which is its own. Nothing was changed. Hint: "
                        "delete all but one." % (len(found), what, display_name, ID_LABEL, ", ".join(sorted(i["name"] for i in found))))

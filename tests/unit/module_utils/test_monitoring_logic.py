@@ -1,0 +1,73 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Cloud Monitoring alerting: identity, what is compared of a recorded policy and channel, the bodies written, and the
+input refused before any call."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import pytest
+
+from ansible_collections.orchestra.gcp.plugins.module_utils._gcp import GcpError
+from ansible_collections.orchestra.gcp.plugins.module_utils._monitoring import (CONDITION_SPEC, _condition, _policy_options, channel_view,
+                                                                                identity, validate_channel_params, validate_policy_params)
+
+FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "google"
+
+
+def recorded(name):
+    return json.loads((FIXTURES / name).read_text())["response"]
+
+
+def condition(**options):
+    base = {key: spec.get("default") for key, spec in CONDITION_SPEC.items()}
+    base.update(display_name="CPU", filter='metric.type="compute.googleapis.com/instance/cpu/utilization"', comparison=">", threshold=0.9,
+                duration="15m", alignment_period=60, aligner="ALIGN_MAX", reducer="REDUCE_MEAN")
+    return dict(base, **options)
+
+
+def policy_params(**options):
+    return dict(dict(display_name="High CPU", state="present", enabled=True, user_labels={}, combiner="OR", severity=None,
+                     conditions=[condition()], notification_channels=[], documentation=None), **options)
+
+
+def test_identity_is_a_label_value():
+    assert identity("Orchestra 5xx (prod)!") == "orchestra-5xx-prod"
+    assert len(identity("x" * 100)) == 63
+
+
+def test_a_recorded_condition_compares_equal_to_the_one_written():
+    policy = recorded("monitoring_alert_policy_create.json")
+    live = _policy_options(policy)["conditions"][0]["conditionThreshold"]
+    written = _condition(condition(group_by=["project", "resource.label.instance_id", "resource.label.zone"], trigger_count=1,
+                                   filter='metric.type="compute.googleapis.com/instance/cpu/utilization" AND resource.type="gce_instance"'))
+    assert written["conditionThreshold"] == live
+    assert "name" not in _policy_options(policy)["conditions"][0]
+
+
+def test_a_channel_view_hides_its_secret_labels():
+    channel = dict(recorded("monitoring_notification_channel_create.json"), type="slack", labels={"channel_name": "#a", "auth_token": "t"})
+    assert channel_view(channel)["labels"] == {"channel_name": "#a"}
+
+
+@pytest.mark.parametrize("options, words", [
+    (dict(conditions=[condition(duration="30s")]), "duration '30s' must be whole minutes"),
+    (dict(conditions=[condition(comparison="above")]), "comparison 'above' is none of"),
+    (dict(conditions=[condition(threshold=True)]), "threshold True is not a number"),
+    (dict(conditions=[condition(filter=" ")]), "needs a filter"),
+    (dict(conditions=[condition()] * 7), "not 7"),
+    (dict(severity="LOW"), "severity 'LOW' is none of"),
+])
+def test_bad_policies_are_refused_naming_the_problem(options, words):
+    with pytest.raises(GcpError) as failure:
+        validate_policy_params(policy_params(**options))
+    assert words in failure.value.msg and failure.value.msg.endswith("Nothing was changed.")
+
+
+def test_every_problem_of_a_channel_is_named_at_once():
+    with pytest.raises(GcpError) as failure:
+        validate_channel_params(dict(display_name="x", state="present", user_labels={}, type="pubsub", labels={"topic": "alerts", "url": "u"},
+                                     secret_labels={}))
+    assert "label 'url' is not a label of a pubsub channel" in failure.value.msg and "must be a full topic name" in failure.value.msg
