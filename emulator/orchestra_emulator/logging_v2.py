@@ -5,8 +5,10 @@ returns it}. Shapes follow a real recording (k8s-config-connector's logginglogme
 tests/fixtures/google/logging_metric_create.json): the metric is named by the caller (`name`, no project), and Google
 adds `createTime`, `updateTime` and a `metricDescriptor` (DELTA INT64 of unit "1" unless sent, named
 `projects/{p}/metricDescriptors/logging.googleapis.com/user/{name}`, of type `logging.googleapis.com/user/{name}`,
-with the metric's description). `update` (PUT) replaces the metric, keeping its createTime, and creates it when it
-does not exist ("Creates or updates a logs-based metric"). A missing metric is 404 "Metric {name} does not exist.".
+with the metric's description); the recording's 404 of the GET before the create is the missing metric's answer,
+"Metric {name} does not exist.". `update` (PUT) replaces the metric, keeping its createTime, and creates it when it
+does not exist (logging.v2.json's projects.metrics.update: "Creates or updates a logs-based metric"). Recording:
+https://github.com/GoogleCloudPlatform/k8s-config-connector/tree/master/pkg/test/resourcefixture/testdata/basic/logging/v1beta1/logginglogmetric
 The metrics count no log entries: the emulator has no Logging ingestion.
 """
 
