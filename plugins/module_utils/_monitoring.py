@@ -77,6 +77,7 @@ CONDITION_SPEC = dict(
     display_name=dict(type="str", required=True),
     kind=dict(type="str", default="threshold", choices=["threshold", "absent"]),
     filter=dict(type="str"),
+    denominator_filter=dict(type="str"),
     comparison=dict(type="str"),
     threshold=dict(type="raw"),
     duration=dict(type="raw", default="0s"),
@@ -289,7 +290,10 @@ def _condition_problems(i, c):
         elif _number(c["threshold"]) is None:
             problems.append("%s: threshold %r is not a number" % (where, c["threshold"]))
     else:
-        problems += ["%s: an absence condition takes no %s" % (where, key) for key in ("comparison", "threshold") if c[key] is not None]
+        problems += ["%s: an absence condition takes no %s" % (where, key) for key in ("comparison", "threshold", "denominator_filter")
+                     if c[key] is not None]
+    if c["denominator_filter"] is not None and not c["denominator_filter"].strip():
+        problems.append("%s: denominator_filter must not be empty (leave it out for a plain threshold)" % where)
     if c["aligner"] is not None and c["aligner"] not in ALIGNERS:
         problems.append("%s: aligner %r is none of Google's (%s)" % (where, c["aligner"], ", ".join(ALIGNERS)))
     if c["reducer"] is not None and c["reducer"] not in REDUCERS:
@@ -343,6 +347,10 @@ def _condition(c):
         aggregation["groupByFields"] = list(c["group_by"])
     if aggregation:
         body["aggregations"] = [aggregation]
+    if c["denominator_filter"]:  # a ratio: numerator and denominator aggregated alike, then divided series by series
+        body["denominatorFilter"] = c["denominator_filter"]
+        if aggregation:
+            body["denominatorAggregations"] = [dict(aggregation)]
     if c["trigger_count"] is not None:
         body["trigger"] = {"count": c["trigger_count"]}
     return {"displayName": c["display_name"], "condition" + ("Threshold" if c["kind"] == "threshold" else "Absent"): body}

@@ -74,6 +74,11 @@ options:
       filter:
         description: The time series, like V(metric.type="run.googleapis.com/request_count" AND resource.type="cloud_run_revision").
         type: str
+      denominator_filter:
+        description:
+          - For a threshold on a ratio, the time series the O(conditions[].filter) series are divided by, aggregated alike
+            (the same alignment, aligner, reducer and grouping), like the 5xx requests of a service over all its requests.
+        type: str
       comparison:
         description: For a threshold, V(>), V(>=), V(<), V(<=), V(==), V(!=) or Google's name (V(COMPARISON_GT)...).
         type: str

@@ -52,7 +52,19 @@ def test_a_channel_view_hides_its_secret_labels():
     assert channel_view(channel)["labels"] == {"channel_name": "#a"}
 
 
+def test_a_ratio_divides_series_aggregated_alike():
+    errors = 'metric.type="run.googleapis.com/request_count" AND metric.label.response_code_class="5xx"'
+    written = _condition(condition(filter=errors, denominator_filter='metric.type="run.googleapis.com/request_count"', aligner="ALIGN_RATE",
+                                   reducer="REDUCE_SUM", group_by=["resource.label.service_name"]))["conditionThreshold"]
+    assert written["denominatorFilter"] == 'metric.type="run.googleapis.com/request_count"'
+    assert written["denominatorAggregations"] == written["aggregations"] == [
+        {"alignmentPeriod": "60s", "perSeriesAligner": "ALIGN_RATE", "crossSeriesReducer": "REDUCE_SUM", "groupByFields": ["resource.label.service_name"]}]
+    assert "denominatorFilter" not in _condition(condition())["conditionThreshold"]
+
+
 @pytest.mark.parametrize("options, words", [
+    (dict(conditions=[condition(denominator_filter=" ")]), "denominator_filter must not be empty"),
+    (dict(conditions=[condition(kind="absent", comparison=None, threshold=None, denominator_filter="x")]), "takes no denominator_filter"),
     (dict(conditions=[condition(duration="30s")]), "duration '30s' must be whole minutes"),
     (dict(conditions=[condition(comparison="above")]), "comparison 'above' is none of"),
     (dict(conditions=[condition(threshold=True)]), "threshold True is not a number"),
