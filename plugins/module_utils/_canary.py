@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import math
+import random
 import re
 import time
 
@@ -234,13 +235,19 @@ def probe(check, invoker=({}, None)):
     """Send ``check["requests"]`` GETs to the URL; what came back, and whether all were as expected.
 
     ``invoker`` is ``(headers, why)`` from ``Session.invoker_headers``: the ID token a private service
-    needs (never part of the result), or why there is none, said when the service refuses."""
+    needs (never part of the result), or why there is none, said when the service refuses.
+
+    The requests of a check are one trace: each carries a W3C ``traceparent`` of the check's trace ID, flagged sampled,
+    which Cloud Run propagates to the container and Cloud Trace keeps; ``trace_id`` in the result finds them
+    (docs/tracing.md)."""
     headers, why = invoker
+    trace_id = "%032x" % random.getrandbits(128)
     statuses, latencies, problems = {}, [], []
     for _unused in range(check["requests"]):
         started = time.monotonic()
+        traced = dict(headers, traceparent="00-%s-%016x-01" % (trace_id, random.getrandbits(64) or 1))
         try:
-            answer = open_url(check["url"], timeout=check["timeout"], follow_redirects="none", headers=headers)
+            answer = open_url(check["url"], timeout=check["timeout"], follow_redirects="none", headers=traced)
             status, body = answer.getcode(), answer.read().decode("utf-8", "replace")
         except HTTPError as e:
             status, body = e.code, ""
@@ -260,7 +267,7 @@ def probe(check, invoker=({}, None)):
     if check["max_latency_ms"] is not None and p95 > check["max_latency_ms"]:
         problems.append("p95 latency %.0f ms over %.0f ms" % (p95, check["max_latency_ms"]))
     summary = sorted(set(problems), key=problems.index)
-    return dict(url=check["url"], requests=check["requests"], statuses=statuses, p95_ms=round(p95, 1),
+    return dict(url=check["url"], requests=check["requests"], trace_id=trace_id, statuses=statuses, p95_ms=round(p95, 1),
                 max_ms=round(max(latencies), 1), passed=not problems,
                 problems=["%s (%d of %d)" % (problem, problems.count(problem), check["requests"]) for problem in summary])
 

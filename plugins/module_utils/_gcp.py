@@ -205,6 +205,21 @@ def seconds(value):
     return int(match.group(1)) * UNITS[match.group(2) or "s"] if match else None
 
 
+def epoch(text):
+    """A timestamp as Google writes it (RFC 3339, up to nanoseconds, Z or an offset) as epoch seconds; None if it is not one."""
+    stamp = timestamp_pb2.Timestamp()
+    try:
+        stamp.FromJsonString(str(text))
+    except ValueError:
+        return None
+    return stamp.seconds + stamp.nanos / 1e9
+
+
+def rfc3339(moment):
+    """Epoch seconds as Google's RFC 3339 timestamp, to the second."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment))
+
+
 def invalid(resource, problems, what="parameters"):
     """The error for input refused before any call: it names the resource and every problem, and says that nothing changed."""
     return GcpError("Invalid %s for %s: %s. Nothing was changed." % (what, resource, "; ".join(problems)))

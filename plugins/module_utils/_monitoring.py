@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import math
 import re
+import time
 
-from ._gcp import GcpError, invalid, label_problems
+from ._gcp import GcpError, epoch, invalid, label_problems, rfc3339
 
 MONITORING_LIBRARIES = (("google-api-python-client", "googleapiclient"),)
 
@@ -427,3 +428,86 @@ def manage_policy(session):
         final = dict(current, **body)
     return dict(changed=bool(keys), policy=final, changed_options=sorted(_snake(k) for k in keys),
                 diff=dict(before=before, after=_policy_options(final)))
+
+
+# ---------------------------------------------------------------- alerting, as it stands
+
+ALERT_INFO_SPEC = dict(
+    argument_spec=dict(
+        user_labels=dict(type="dict", default={}),
+        window=dict(type="raw", default="1h"),
+    ),
+    libraries=MONITORING_LIBRARIES,
+)
+SYMBOLS = {value: key for key, value in COMPARISONS.items()}
+
+
+def _duration_text(value):
+    """Google's "300s" as a person says it: 5m, 1h30m, 0s."""
+    total = int(float(str(value or "0s").rstrip("s")))
+    parts = [(total // 3600, "h"), (total % 3600 // 60, "m"), (total % 60, "s")]
+    return "".join("%d%s" % (n, unit) for n, unit in parts if n) or "0s"
+
+
+def condition_summary(condition):
+    """What a condition of a live policy watches and from which threshold, in plain data."""
+    threshold = condition.get("conditionThreshold")
+    body = threshold if threshold is not None else condition.get("conditionAbsent") or {}
+    aggregation = (body.get("aggregations") or [{}])[0]
+    return dict(display_name=condition.get("displayName"), kind="threshold" if threshold is not None else "absent", filter=body.get("filter"),
+                denominator_filter=body.get("denominatorFilter"), comparison=SYMBOLS.get(body.get("comparison")),
+                threshold=body.get("thresholdValue", 0.0 if threshold is not None else None), duration=_duration_text(body.get("duration")),
+                aligner=aggregation.get("perSeriesAligner"), reducer=aggregation.get("crossSeriesReducer"),
+                group_by=aggregation.get("groupByFields", []))
+
+
+def _policy_id(name):
+    """The policy's ID: an alert names its policy under the project's ID or number."""
+    return (name or "").rsplit("/", 1)[-1]
+
+
+def _alert_summary(alert, since, until):
+    """An alert in plain data, with its span in the window: seconds from the window's start to its opening and to its
+    closing (the window's end while it is open)."""
+    opened, closed = epoch(alert.get("openTime")) or since, epoch(alert.get("closeTime")) or until
+    return dict(name=alert.get("name"), state=alert.get("state"), open_time=alert.get("openTime"), close_time=alert.get("closeTime"),
+                resource_labels=(alert.get("resource") or {}).get("labels", {}), metric_labels=(alert.get("metric") or {}).get("labels", {}),
+                span=[round(max(opened, since) - since), round(min(closed, until) - since)])
+
+
+def describe_alerting(session):
+    """monitoring_alert_info: the policies with these user labels, each with its conditions, its channels and the alerts it
+    opened in the window (or still open)."""
+    p = session.params
+    window = _seconds(p["window"])
+    problems = label_problems(p["user_labels"])
+    if window is None or window <= 0:
+        problems.append("window %r is not a duration like 3600, 90m or 1h" % p["window"])
+    if problems:
+        raise invalid("the alerting of project %s" % session.project, problems)
+    projects = _projects(session)
+    parent = "projects/%s" % session.project
+    label_filter = " AND ".join("user_labels.%s = %s" % (key, _quoted(str(value))) for key, value in sorted(p["user_labels"].items()))
+    policies = session.execute_all("list", "the alert policies of project %s" % session.project, lambda token: projects.alertPolicies().list(
+        name=parent, filter=label_filter or None, pageToken=token), "alertPolicies")
+    policies = [policy for policy in policies if all((policy.get("userLabels") or {}).get(k) == str(v) for k, v in p["user_labels"].items())]
+    channels = {channel["name"]: channel for channel in session.execute_all(
+        "list", "the notification channels of project %s" % session.project,
+        lambda token: projects.notificationChannels().list(name=parent, pageToken=token), "notificationChannels")}
+    alerts = session.execute_all("list", "the alerts of project %s" % session.project,
+                                 lambda token: projects.alerts().list(parent=parent, pageToken=token), "alerts")
+    until = time.time()
+    since = until - window
+    found = []
+    for policy in sorted(policies, key=lambda item: item.get("displayName", "")):
+        opened = [_alert_summary(alert, since, until) for alert in alerts if _policy_id((alert.get("policy") or {}).get("name")) == _policy_id(policy["name"])
+                  and (alert.get("state") == "OPEN" or (epoch(alert.get("closeTime") or alert.get("openTime")) or 0) >= since)]
+        found.append(dict(name=policy["name"], display_name=policy.get("displayName"), enabled=policy.get("enabled", True),
+                          severity=policy.get("severity"), combiner=policy.get("combiner"),
+                          documentation=(policy.get("documentation") or {}).get("content"),
+                          conditions=[condition_summary(c) for c in policy.get("conditions", [])],
+                          channels=[dict(name=name, display_name=channels.get(name, {}).get("displayName"), type=channels.get(name, {}).get("type"))
+                                    for name in policy.get("notificationChannels", [])],
+                          alerts=sorted(opened, key=lambda a: a["open_time"] or ""),
+                          open=any(a["state"] == "OPEN" for a in opened), fired=bool(opened)))
+    return dict(changed=False, policies=found, window_seconds=window, since=rfc3339(since), until=rfc3339(until))

@@ -227,7 +227,8 @@ measurements:
       type: list
       elements: dict
     http_checks:
-      description: Each HTTP check, with C(statuses) counted, C(p95_ms), C(max_ms), C(passed) and C(problems).
+      description: Each HTTP check, with C(statuses) counted, C(p95_ms), C(max_ms), C(passed), C(problems) and C(trace_id) (the
+        Cloud Trace ID its requests were sent under, sampled).
       type: list
       elements: dict
 """

@@ -10,9 +10,10 @@ import pathlib
 
 import pytest
 
-from ansible_collections.orchestra.gcp.plugins.module_utils._gcp import GcpError
-from ansible_collections.orchestra.gcp.plugins.module_utils._monitoring import (CONDITION_SPEC, _condition, _policy_options, channel_view,
-                                                                                identity, validate_channel_params, validate_policy_params)
+from ansible_collections.orchestra.gcp.plugins.module_utils._gcp import GcpError, epoch
+from ansible_collections.orchestra.gcp.plugins.module_utils._monitoring import (CONDITION_SPEC, _alert_summary, _condition, _policy_options, channel_view,
+                                                                                condition_summary, identity, validate_channel_params,
+                                                                                validate_policy_params)
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "google"
 
@@ -83,3 +84,25 @@ def test_every_problem_of_a_channel_is_named_at_once():
         validate_channel_params(dict(display_name="x", state="present", user_labels={}, type="pubsub", labels={"topic": "alerts", "url": "u"},
                                      secret_labels={}))
     assert "label 'url' is not a label of a pubsub channel" in failure.value.msg and "must be a full topic name" in failure.value.msg
+
+
+def test_a_recorded_condition_reads_as_a_person_says_it():
+    (summary,) = [condition_summary(c) for c in recorded("monitoring_alert_policy_create.json")["conditions"]]
+    assert summary == dict(display_name="Very high CPU usage", kind="threshold",
+                           filter='metric.type="compute.googleapis.com/instance/cpu/utilization" AND resource.type="gce_instance"',
+                           denominator_filter=None, comparison=">", threshold=0.9, duration="15m", aligner="ALIGN_MAX", reducer="REDUCE_MEAN",
+                           group_by=["project", "resource.label.instance_id", "resource.label.zone"])
+
+
+def test_a_threshold_google_leaves_out_is_zero_and_an_absence_has_none():
+    # proto3: Google leaves thresholdValue 0 and duration 0s out of what it returns.
+    assert condition_summary({"conditionThreshold": {"comparison": "COMPARISON_GT"}})["threshold"] == 0.0
+    absent = condition_summary({"displayName": "gone", "conditionAbsent": {"duration": "5400s"}})
+    assert (absent["kind"], absent["threshold"], absent["comparison"], absent["duration"]) == ("absent", None, None, "1h30m")
+
+
+def test_an_alert_spans_the_part_of_the_window_it_was_open():
+    since, until = epoch("2026-12-01T10:00:00Z"), epoch("2026-12-01T11:00:00Z")
+    closed = _alert_summary({"state": "CLOSED", "openTime": "2026-12-01T09:30:00.123456789Z", "closeTime": "2026-12-01T10:15:00Z"}, since, until)
+    still = _alert_summary({"state": "OPEN", "openTime": "2026-12-01T10:50:00Z", "resource": {"labels": {"service_name": "a"}}}, since, until)
+    assert (closed["span"], still["span"], still["resource_labels"]) == ([0, 900], [3000, 3600], {"service_name": "a"})
