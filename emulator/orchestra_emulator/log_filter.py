@@ -5,10 +5,12 @@ extractors of log-based metrics (LogMetric.labelExtractors and valueExtractor in
 Filters: comparisons `FIELD OP VALUE` with OP `=`, `!=`, `:` (has: a substring; `:*` the field is present), `=~` and
 `!~` (a regular expression, Python's syntax for RE2's), and `<`, `<=`, `>`, `>=` (timestamps as RFC 3339 instants,
 `severity` by its level, numbers as numbers, else text); VALUE a quoted string or a bare word. Comparisons are joined
-by `AND`, `OR` (AND binds tighter, as the language says) or by mere juxtaposition (an AND), negated by `NOT` or a
-leading `-`, and grouped with parentheses. FIELD is a dotted path into the LogEntry's JSON (`protoPayload.authenticationInfo.principalEmail`,
+by `AND`, `OR` or by mere juxtaposition (an AND), OR binding tighter than AND as in the language (`a OR NOT b AND NOT c
+OR d` is `(a OR (NOT b)) AND ((NOT c) OR d)`), negated by `NOT` or a leading `-`, and grouped with parentheses.
+FIELD is a dotted path into the LogEntry's JSON (`protoPayload.authenticationInfo.principalEmail`,
 `resource.labels.project_id`, `logName`, `timestamp`); a path through a list matches when one of its elements does. As
-the language says, text comparisons ignore case but for regular expressions, and the logical operators are upper case.
+the language says, "String comparisons aren't case sensitive" (regular expressions are), and the logical operators
+are upper case.
 Anything else (a bare value searched in every field, `FIELD = (A OR B)`, functions such as `sample()` or `log_id()`,
 quoted path segments) is refused with 400 INVALID_ARGUMENT naming what the emulator takes; Google's words for an
 unparseable filter are not known.
@@ -108,19 +110,21 @@ class _Parser:
         return token
 
     def expression(self):
-        alternatives = [self.conjunction()]
-        while self.peek() == ("word", "OR"):
-            self.take()
-            alternatives.append(self.conjunction())
-        return alternatives[0] if len(alternatives) == 1 else (lambda entry: any(p(entry) for p in alternatives))
-
-    def conjunction(self):
-        terms = [self.negation()]
-        while self.peek()[0] is not None and self.peek() not in (("word", "OR"), ("paren", ")")):
+        """Terms joined by AND or juxtaposed: OR binds tighter (the language's `a OR NOT b AND NOT c OR d` is
+        `(a OR (NOT b)) AND ((NOT c) OR d)`)."""
+        terms = [self.disjunction()]
+        while self.peek()[0] is not None and self.peek() != ("paren", ")"):
             if self.peek() == ("word", "AND"):
                 self.take()
-            terms.append(self.negation())
+            terms.append(self.disjunction())
         return terms[0] if len(terms) == 1 else (lambda entry: all(p(entry) for p in terms))
+
+    def disjunction(self):
+        alternatives = [self.negation()]
+        while self.peek() == ("word", "OR"):
+            self.take()
+            alternatives.append(self.negation())
+        return alternatives[0] if len(alternatives) == 1 else (lambda entry: any(p(entry) for p in alternatives))
 
     def negation(self):
         if self.peek() == ("word", "NOT"):

@@ -186,11 +186,17 @@ def _metric(sent, project):
                                field="metric.metric_descriptor.value_type")
     elif metric.get("valueExtractor"):
         raise invalid_argument("A counter metric has no value_extractor.", field="metric.value_extractor")
-    for key, extractor in metric.get("labelExtractors", {}).items():
-        if key not in [label.get("key") for label in descriptor.get("labels", [])]:
+    extractors = metric.get("labelExtractors", {})
+    keys = [label.get("key") for label in descriptor.get("labels", [])]
+    for key, extractor in extractors.items():
+        if key not in keys:
             raise invalid_argument(f"The label extractor {key} has no label of the same key in the metric descriptor.",
                                    field="metric.label_extractors")
         log_filter.check_extractor(extractor, f"metric.label_extractors[{key}]")
+    for key in keys:
+        # LogMetric.labelExtractors: "Each label key specified in the LabelDescriptor must have an associated extractor expression".
+        if key not in extractors:
+            raise invalid_argument(f"The label {key} of the metric descriptor has no label extractor.", field="metric.label_extractors")
     if metric.get("valueExtractor"):
         log_filter.check_extractor(metric["valueExtractor"], "metric.value_extractor")
     descriptor.setdefault("unit", "1")

@@ -10,10 +10,10 @@ sort in the order the entries were written).
 Log-based metrics: every entry written that matches the filter (log_filter.py, the same evaluation as entries.list)
 of a metric of its project that is not `disabled` adds a point to the metric's type, `logging.googleapis.com/user/NAME`,
 at the entry's timestamp: 1 for a counter, the number its valueExtractor gives for a distribution (an entry without
-one is not counted). The point's metric labels are what the labelExtractors take from the entry (a label they find
-nothing for is left out); its monitored resource is the entry's (`resource.type` and `resource.labels`, `project_id`
-the entry's project when the entry does not name it), as a log-based metric's time series carry the monitored resource
-of the entries they count. A metric whose filter is outside the emulator's subset counts nothing.
+one is not counted). The point's metric labels are what the labelExtractors take from the entry, converted to the
+labels' types (a label whose extraction or conversion fails has its type's default); its monitored resource is the
+entry's (`resource.type` and `resource.labels`, `project_id` the entry's project when the entry does not name it), as a
+log-based metric's time series carry the monitored resource of the entries they count. A metric whose filter is outside the emulator's subset counts nothing.
 
 Data Access audit logs (https://cloud.google.com/logging/docs/audit/configure-data-access): a project's IAM policy
 turns them on per service with `auditConfigs` ({"service": "secretmanager.googleapis.com" or "allServices",
@@ -24,6 +24,7 @@ allServices add up, and a member exempted in any of them is not logged (AuditCon
 
 import copy
 import datetime
+import re
 import threading
 import time
 
@@ -88,12 +89,22 @@ class Logs:
                     value = float(log_filter.extract(metric["valueExtractor"], entry))
                 except (TypeError, ValueError):
                     continue
-            labels = {label: found for label, extractor in metric.get("labelExtractors", {}).items()
-                      if (found := log_filter.extract(extractor, entry)) is not None}
+            labels = {label["key"]: _label(label.get("valueType", "STRING"), log_filter.extract(metric["labelExtractors"][label["key"]], entry))
+                      for label in metric["metricDescriptor"].get("labels", [])}
             resource = entry.get("resource", {})
             describe(self._sink, metric)
             self._sink.write(USER_METRIC + metric["name"], labels, resource.get("type", "global"),
                              {"project_id": project, **resource.get("labels", {})}, value, log_filter.instant(entry["timestamp"]))
+
+
+def _label(value_type, found):
+    """A label's value: what its extractor found, converted to the label's type; when either fails, the type's default
+    (LogMetric.labelExtractors: "an empty string, for an integer label its 0, and for a boolean label its false")."""
+    if value_type == "INT64":
+        return found if found is not None and re.fullmatch(r"-?\d+", found) else "0"
+    if value_type == "BOOL":
+        return found.lower() if found is not None and found.lower() in ("true", "false") else "false"
+    return found or ""
 
 
 def describe(sink, metric):

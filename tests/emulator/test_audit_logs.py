@@ -67,6 +67,7 @@ def secret(emulator):
                                                           client_options={"api_endpoint": emulator.endpoint})
     secrets.create_secret(parent=PROJECT, secret_id="db-password", secret={"replication": {"automatic": {}}})
     secrets.add_secret_version(parent=SECRET, payload={"data": b"s3cret"})
+    return secrets  # an anonymous caller's
 
 
 def audit(emulator, service="secretmanager.googleapis.com", exempted=()):
@@ -148,6 +149,7 @@ def test_a_log_based_metric_counts_reads_per_principal(emulator, secret, read_as
     metrics.create(parent=PROJECT, body={"name": "off", "filter": f'protoPayload.methodName="{ACCESS}"', "disabled": True}).execute()
     for email in (READER, INTRUDER, READER):
         read_as(email)
+    secret.access_secret_version(name=SECRET + "/versions/1")  # no token: logged without a principal
     time.sleep(1.05)
 
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -156,8 +158,8 @@ def test_a_log_based_metric_counts_reads_per_principal(emulator, secret, read_as
              "interval_startTime": stamp(now - datetime.timedelta(minutes=2)), "aggregation_alignmentPeriod": "120s"}
     found = series.list(**query, aggregation_perSeriesAligner="ALIGN_SUM").execute()["timeSeries"]
     counts = {s["metric"]["labels"]["principal"]: sum(int(p["value"]["int64Value"]) for p in s["points"]) for s in found}
-    assert counts == {READER: 2, INTRUDER: 1}
-    assert {s["metric"]["labels"]["account"] for s in found} == {"reader", "intruder"}
+    assert counts == {READER: 2, INTRUDER: 1, "": 1}  # a label the extractor finds nothing for is empty
+    assert {s["metric"]["labels"]["account"] for s in found} == {"reader", "intruder", ""}
     assert {(s["resource"]["type"], s["resource"]["labels"]["project_id"], s["metricKind"], s["valueType"]) for s in found} == {
         ("audited_resource", "demo", "DELTA", "INT64")}
     disabled = {**query, "filter": 'metric.type = "logging.googleapis.com/user/off"'}
@@ -212,10 +214,10 @@ def test_requests_outside_what_the_emulator_reads_are_refused(emulator, body):
 
 def test_extractors_are_checked_and_entries_need_a_log_name(emulator):
     logging = client(emulator, "logging", "v2")
-    for extractor in ("principal", 'REGEXP_EXTRACT(protoPayload.authenticationInfo.principalEmail, "(a)(b)")'):
+    for extractors in ({"who": "principal"}, {"who": 'REGEXP_EXTRACT(protoPayload.authenticationInfo.principalEmail, "(a)(b)")'}, {}):
         with pytest.raises(HttpError) as refused:
             logging.projects().metrics().create(parent=PROJECT, body={
-                "name": "bad", "filter": "severity>=ERROR", "labelExtractors": {"who": extractor},
+                "name": "bad", "filter": "severity>=ERROR", "labelExtractors": extractors,
                 "metricDescriptor": {"labels": [{"key": "who"}]}}).execute()
         assert refused.value.status_code == 400
     with pytest.raises(HttpError) as refused:
@@ -234,8 +236,9 @@ def test_the_filter_subset_reads_as_the_logging_query_language():
     assert matches('jsonPayload.items.id = "b"') and matches("jsonPayload.ok = false") and matches("jsonPayload.count > 9")
     assert matches('timestamp > "2026-01-02T03:04:05.1Z"') and not matches('timestamp >= "2026-01-02T03:04:06Z"')
     assert matches('logName:"/logs/" resource.type = "global"') and matches("jsonPayload.items:*") and not matches("textPayload:*")
-    assert matches('resource.type = "gce_instance" OR severity = ERROR AND jsonPayload.count = 12')  # AND binds tighter
-    assert not matches('(resource.type = "gce_instance" OR severity = ERROR) AND jsonPayload.count = 13')
+    assert not matches('severity = ERROR OR resource.type = "gce_instance" AND jsonPayload.count = 13')  # OR binds tighter
+    assert matches('severity = ERROR OR (resource.type = "gce_instance" AND jsonPayload.count = 13)')
+    assert matches('jsonPayload.count = 13 OR severity = ERROR jsonPayload.ok = false OR severity = INFO')
     assert matches('NOT jsonPayload.items.id = "c"') and not matches('-jsonPayload.items.id = "a"') and matches('severity != "INFO"')
     assert matches('logName =~ "^projects/[a-z]+/logs/app$"') and not matches('logName !~ "app"')
     assert matches("") and log_filter.extract('REGEXP_EXTRACT(logName, "logs/(.*)")', entry) == "app"
