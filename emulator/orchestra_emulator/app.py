@@ -9,7 +9,7 @@ import time
 import traceback
 import urllib.parse
 
-from orchestra_emulator import admin, auth, metrics, registry
+from orchestra_emulator import admin, auth, logs, metrics, registry
 from orchestra_emulator.discovery import camel_case, wants_enum_numbers
 from orchestra_emulator.errors import ApiError, invalid_argument, not_found
 from orchestra_emulator.state import Store
@@ -37,8 +37,9 @@ class Emulator:
         self.store = Store(state_dir, settings, config)
         self.metrics = metrics.Sink()
         self.tokens = auth.Tokens(self.store)
+        self.logs = logs.Logs(self.store, self.metrics)
         self._oauth2 = auth.OAuth2(self.tokens)
-        shared = registry.Shared(self.store, self.metrics, self.tokens)
+        shared = registry.Shared(self.store, self.metrics, self.tokens, self.logs)
         self._apis = [api_class(shared) for api_class in registry.REGISTERED]
         endpoints = dict(self.tokens.admin)
         for api in self._apis:
@@ -82,6 +83,7 @@ class Emulator:
             api.close()
         self.tokens.forget()
         self.metrics.clear()
+        self.logs.clear()
         self.store.reset()
 
     def close(self):

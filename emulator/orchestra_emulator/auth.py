@@ -116,6 +116,10 @@ class Tokens:
             entry = self._issued.get(token)
             return entry if entry and entry["kind"] == kind and entry["expiry"] > time.time() else None
 
+    def caller(self, headers):
+        """The e-mail of the identity whose valid access token the request carries, else None."""
+        return (self.valid(headers, "access") or {}).get("email")
+
     def check_call(self, headers):
         """A Google API call: refused with 401 when tokens are checked and its bearer is not valid."""
         if self.settings()["check_tokens"] and not self.valid(headers, "access"):

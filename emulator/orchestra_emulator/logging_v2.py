@@ -9,14 +9,23 @@ with the metric's description); the recording's 404 of the GET before the create
 "Metric {name} does not exist.". `update` (PUT) replaces the metric, keeping its createTime, and creates it when it
 does not exist (logging.v2.json's projects.metrics.update: "Creates or updates a logs-based metric"). Recording:
 https://github.com/GoogleCloudPlatform/k8s-config-connector/tree/master/pkg/test/resourcefixture/testdata/basic/logging/v1beta1/logginglogmetric
-The metrics count no log entries: the emulator has no Logging ingestion.
+A metric's type is described to the metrics sink when it is created, updated or restored, so that Monitoring checks
+aligners on it by its kind; every entry written counts into the metrics whose filter it matches (logs.py).
+
+Log entries (logs.py keeps them, in memory): `entries.write` (POST v2/entries:write) completes each entry from the
+request's logName, resource and labels, as WriteLogEntriesRequest.entries says ("Values supplied in this method's
+log_name, resource, and labels fields are copied into those log entries in this list that do not include values for
+their corresponding fields"), and `entries.list` (POST v2/entries:list) reads the entries of `resourceNames` (projects,
+or log views of their buckets: all the project's entries) matching `filter` (log_filter.py), by `orderBy` ("timestamp
+asc", the default, or "timestamp desc"; equal timestamps by insertId) and pages of `pageSize` (50 by default, as the
+document says; at most 1000).
 """
 
 import copy
 import datetime
 import re
 
-from orchestra_emulator import paging
+from orchestra_emulator import log_filter, logs, paging
 from orchestra_emulator.errors import already_exists, invalid_argument, not_found
 from orchestra_emulator.registry import EmulatedApi, register
 
@@ -25,6 +34,12 @@ DOCUMENT = "logging.v2"
 # A-Z, a-z, 0-9, and the special characters _-.,+!*',()%/. The forward-slash character (/) denotes a hierarchy of name
 # pieces, and it cannot be the first character of the name."
 _NAME = re.compile(r"^[A-Za-z0-9_\-.,+!*',()%][A-Za-z0-9_\-.,+!*',()%/]{0,99}$")
+# LogEntry.logName: "projects/[PROJECT_ID]/logs/[LOG_ID]", the LOG_ID URL-encoded, at most 512 characters.
+_LOG_NAME = re.compile(r"^projects/[^/]+/logs/[^/]{1,512}$")
+_RESOURCE_NAME = re.compile(r"^projects/([^/]+)(/locations/[^/]+/buckets/[^/]+/views/[^/]+)?$")
+_ORDER = {"": False, "timestamp asc": False, "timestamp desc": True}
+DEFAULT_ENTRIES_PAGE = 50
+MAX_ENTRIES_PAGE = 1000
 
 
 @register
@@ -35,8 +50,11 @@ class LoggingV2(EmulatedApi):
     def __init__(self, shared):
         super().__init__(shared)
         self._store = shared.store
+        self._logs = shared.logs
         prefix = "logging.projects.metrics."
         self.handlers = {
+            "logging.entries.write": (self.write_entries, ""),
+            "logging.entries.list": (self.list_entries, ""),
             prefix + "create": (self.create, "metric"),
             prefix + "get": (self.get, None),
             prefix + "list": (self.list, None),
@@ -46,6 +64,59 @@ class LoggingV2(EmulatedApi):
         # Only these methods are routed here: Logging's document has paths as wide as v2/{+name} (its operations,
         # for one, under v2/projects/*/locations/*/operations like Cloud Run's), which must reach the APIs that serve them.
         self.api.methods = [method for method in self.api.methods if method.id in self.handlers]
+
+    def restore(self):
+        with self._store.lock:
+            for metric in _metrics(self._store.data).values():
+                logs.describe(self.shared.metrics, metric)
+
+    def write_entries(self, request):
+        body = request.body
+        entries = []
+        for index, sent in enumerate(body.get("entries", [])):
+            entry = copy.deepcopy(sent)
+            for field in ("logName", "resource"):
+                if field not in entry and field in body:
+                    entry[field] = copy.deepcopy(body[field])
+            if body.get("labels"):
+                entry["labels"] = {**body["labels"], **entry.get("labels", {})}
+            if not _LOG_NAME.match(entry.get("logName", "")):
+                raise invalid_argument(f"Log entry {index} needs a logName projects/[PROJECT_ID]/logs/[LOG_ID] (the LOG_ID URL-encoded), "
+                                       "in the entry or the request.", field=f"entries[{index}].log_name")
+            if not entry.get("resource", {}).get("type"):
+                raise invalid_argument(f"Log entry {index} needs a monitored resource (a type and its labels), in the entry or the request.",
+                                       field=f"entries[{index}].resource")
+            entries.append(entry)
+        if not entries:
+            raise invalid_argument("At least one log entry is required.", field="entries")
+        if not body.get("dryRun"):
+            self._logs.write(entries)
+        return {}
+
+    def list_entries(self, request):
+        body = request.body
+        names = body.get("resourceNames", [])
+        if not names:
+            raise invalid_argument("resourceNames is required: the projects (projects/[PROJECT_ID]) whose entries to read.",
+                                   field="resource_names")
+        projects = []
+        for index, name in enumerate(names):
+            found = _RESOURCE_NAME.match(name)
+            if not found:
+                raise invalid_argument(f"Unsupported resource name [{name}]: the emulator reads projects/[PROJECT_ID] and their "
+                                       "log views projects/[PROJECT_ID]/locations/[L]/buckets/[B]/views/[V].", field=f"resource_names[{index}]")
+            projects.append(found.group(1))
+        order = body.get("orderBy", "").strip()
+        if order not in _ORDER:
+            raise invalid_argument(f'Invalid orderBy [{order}]: "timestamp asc" or "timestamp desc".', field="order_by")
+        size = body.get("pageSize") or DEFAULT_ENTRIES_PAGE
+        if size < 0:
+            raise invalid_argument("The page size must not be negative.", field="page_size")
+        matches = log_filter.parse(body.get("filter", ""))
+        entries = [entry for entry in self._logs.entries(projects) if matches(entry)]
+        entries.sort(key=lambda entry: (log_filter.instant(entry["timestamp"]), entry["insertId"]), reverse=_ORDER[order])
+        page, token = paging.page(entries, min(size, MAX_ENTRIES_PAGE), body.get("pageToken"))
+        return {"entries": page, "nextPageToken": token}
 
     def create(self, request):
         project = request.variables["projectsId"]
@@ -57,6 +128,7 @@ class LoggingV2(EmulatedApi):
             now = _now()
             metric.update(createTime=now, updateTime=now)
             _metrics(data)[key] = metric
+        logs.describe(self.shared.metrics, metric)
         return copy.deepcopy(metric)
 
     def get(self, request):
@@ -82,6 +154,7 @@ class LoggingV2(EmulatedApi):
             now = _now()
             metric.update(createTime=current["createTime"] if current else now, updateTime=now)
             _metrics(data)[key] = metric
+        logs.describe(self.shared.metrics, metric)
         return copy.deepcopy(metric)
 
     def delete(self, request):
@@ -113,10 +186,19 @@ def _metric(sent, project):
                                field="metric.metric_descriptor.value_type")
     elif metric.get("valueExtractor"):
         raise invalid_argument("A counter metric has no value_extractor.", field="metric.value_extractor")
-    for key in metric.get("labelExtractors", {}):
-        if key not in [label.get("key") for label in descriptor.get("labels", [])]:
+    extractors = metric.get("labelExtractors", {})
+    keys = [label.get("key") for label in descriptor.get("labels", [])]
+    for key, extractor in extractors.items():
+        if key not in keys:
             raise invalid_argument(f"The label extractor {key} has no label of the same key in the metric descriptor.",
                                    field="metric.label_extractors")
+        log_filter.check_extractor(extractor, f"metric.label_extractors[{key}]")
+    for key in keys:
+        # LogMetric.labelExtractors: "Each label key specified in the LabelDescriptor must have an associated extractor expression".
+        if key not in extractors:
+            raise invalid_argument(f"The label {key} of the metric descriptor has no label extractor.", field="metric.label_extractors")
+    if metric.get("valueExtractor"):
+        log_filter.check_extractor(metric["valueExtractor"], "metric.value_extractor")
     descriptor.setdefault("unit", "1")
     if metric.get("description"):
         descriptor.setdefault("description", metric["description"])

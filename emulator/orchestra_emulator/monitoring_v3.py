@@ -1,6 +1,7 @@
 """Cloud Monitoring v3 `projects.timeSeries.list`, serving the time series APIs write to the metrics
-sink (metrics.py): Cloud Run's request metrics (see run_v2) and the uptime checks' (see monitoring_alerting, which
-also serves alert policies, notification channels and uptime check configs for this API).
+sink (metrics.py): Cloud Run's request metrics (see run_v2), the uptime checks' (see monitoring_alerting, which
+also serves alert policies, notification channels and uptime check configs for this API) and the log-based metrics'
+(see logs.py).
 
 - Raw points are samples of `monitoring_sample_seconds` (admin config; 60 by default, as Cloud Run's),
   aligned to multiples of it since the epoch. A sample is visible only `monitoring_lag_seconds` after

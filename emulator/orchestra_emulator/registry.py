@@ -65,6 +65,7 @@ class Shared:
     store: object  # state.Store
     metrics: object  # metrics.Sink
     tokens: object  # auth.Tokens
+    logs: object  # logs.Logs
 
 
 class EmulatedApi:

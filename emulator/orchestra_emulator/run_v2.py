@@ -219,7 +219,9 @@ class CloudRunV2(EmulatedApi):
             return self._finished(data, parent, typed(SERVICE_TYPE, service))
         if revision:
             _revisions(data)[revision["name"]] = revision
-            _environments(data)[revision["name"]] = _resolve_secrets(data, revision)
+            audited = []
+            _environments(data)[revision["name"]] = _resolve_secrets(data, revision, audited)
+            self.shared.logs.write(audited)
             service["latestCreatedRevision"] = revision["name"]
         failure = _first_unready(data, service)
         final = copy.deepcopy(service)
@@ -525,14 +527,15 @@ def _revision_failure(data, revision):
     return None
 
 
-def _resolve_secrets(data, revision):
+def _resolve_secrets(data, revision, audited):
     """Cloud Run reads the secret versions a revision's env names when it creates the revision (`latest` and
     aliases resolve then): {"values": {variable: payload data in base64}, "failures": [one line per variable
     it could not read]}. A revision's service account without a role that reads the secret (on the secret or
     its project) is denied first, whether the secret exists or not, as IAM answers before it looks; a missing
     secret or version is Cloud Run's "was not found". Both name a bare secret id with the project number and a
     full name as given; a version that is not ENABLED gives Secret Manager's own message (what Cloud Run says
-    then is not known)."""
+    then is not known). It reads them as the revision's service account: each read the secret's project logs (Data
+    Access audit logs) is appended to `audited`."""
     project = revision["name"].split("/")[1]
     values, failures = {}, []
     for i, container in enumerate(revision.get("containers", [])):
@@ -552,6 +555,10 @@ def _resolve_secrets(data, revision):
             except ApiError as error:
                 reason = _SECRET_NOT_FOUND.format(shown) if error.status == "NOT_FOUND" else error.message
                 failures.append(f"{_SECRET_FIELD.format(i, j)}: {reason}")
+                continue
+            owner, secret_id = (secret.split("/")[1], secret.split("/")[3]) if secret.startswith("projects/") else (project, secret)
+            entry = secretmanager_v1.audit_access(data, owner, secret_id, version, revision["serviceAccount"])
+            audited += [entry] if entry else []
     return {"values": values, "failures": failures}
 
 

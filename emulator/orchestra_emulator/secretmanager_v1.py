@@ -12,6 +12,9 @@ and its nextRotationTime advanced by its rotationPeriod.
 
 The emulator is Secret Manager's global endpoint: the regional paths (projects/*/locations/*/secrets) are
 refused as that endpoint refuses them (tests/fixtures/google/secretmanager_error_name_format.json).
+
+A successful versions.access (and Cloud Run's read of a revision's secrets, run_v2) writes a Data Access audit entry
+(logs.py) when the project's IAM policy turns DATA_READ audit logs on for Secret Manager and does not exempt the caller.
 """
 
 import base64
@@ -23,7 +26,7 @@ import re
 import shlex
 import time
 
-from orchestra_emulator import clock, iam, paging
+from orchestra_emulator import clock, iam, logs, paging
 from orchestra_emulator.discovery import camel_case
 from orchestra_emulator.errors import already_exists, failed_precondition, invalid_argument, not_found
 from orchestra_emulator.projects import project_number
@@ -31,6 +34,8 @@ from orchestra_emulator.registry import EmulatedApi, register
 from orchestra_emulator.resources import apply_mask, check_etag, check_labels
 
 DOCUMENT = "secretmanager.v1"
+SERVICE = "secretmanager.googleapis.com"
+ACCESS_METHOD = "google.cloud.secretmanager.v1.SecretManagerService.AccessSecretVersion"
 MAX_PAYLOAD = 65536  # SecretPayload.data: "Must be no larger than 64KiB."
 MAX_ALIASES = 50
 MAX_TOPICS = 10
@@ -193,8 +198,17 @@ class SecretManagerV1(EmulatedApi):
         return _page("versions", versions, request.query, _filter(request.query.get("filter", ""), _STATE_FIELDS))
 
     def access_version(self, request):
+        """The payload; with Data Access audit logs on for DATA_READ, an audit entry of the caller (the identity of its
+        access token)."""
+        variables = request.variables
         with self._store.lock:
-            return access(self._settled(), _secret_name(request.variables), request.variables["versionsId"])
+            data = self._settled()
+            answer = access(data, _secret_name(variables), variables["versionsId"])
+            entry = audit_access(data, variables["projectsId"], variables["secretsId"], variables["versionsId"],
+                                 self.shared.tokens.caller(request.headers), (request.headers or {}).get("User-Agent"))
+        if entry:
+            self.shared.logs.write([entry])
+        return answer
 
     def set_state(self, request, state):
         """versions.enable and versions.disable: the state changes, and so does the etag, even when the
@@ -267,6 +281,19 @@ def access(data, secret_name, version_id):
     if state != ENABLED:
         raise _in_state(version, state)
     return {"name": version["name"], "payload": copy.deepcopy(entry["payloads"][_number(version)])}
+
+
+def audit_access(data, project, secret, version, email, user_agent=None):
+    """The Data Access audit entry of a successful AccessSecretVersion of `projects/{project}/secrets/{secret}/versions/{version}`
+    (named as the caller named them) by `email` (None: unknown), or None when the project's audit configs do not log it
+    (tests/fixtures/google/logging_audit_secret_access.json is a recorded one)."""
+    if not logs.data_access_logged(data, project, SERVICE, "DATA_READ", logs.member(email)):
+        return None
+    name = f"projects/{project}/secrets/{secret}/versions/{version}"
+    request = {"name": name, "@type": "type.googleapis.com/google.cloud.secretmanager.v1.AccessSecretVersionRequest"}
+    return logs.audit_entry(project, {"service": SERVICE, "method": ACCESS_METHOD, "resourceName": name, "request": request,
+                                      "resourceType": "secretmanager.googleapis.com/SecretVersion", "principal": email,
+                                      "permission": "secretmanager.versions.access", "permissionType": "DATA_READ"}, user_agent)
 
 
 # The predefined roles that hold secretmanager.versions.access (https://cloud.google.com/iam/docs/roles-permissions/secretmanager).

@@ -2,7 +2,8 @@
 revision; one it cannot read keeps the revision from becoming Ready, as Google reports it
 (tests/fixtures/google/run_v2_secret_not_found.json, run_v2_operation_secret_not_found.json), as does a service
 account that may not read it (run_v2_operation_secret_permission_denied.json), and a Ready revision's process sees
-the values (the emulated app reports their SHA-256, never the values)."""
+the values (the emulated app reports their SHA-256, never the values). With Data Access audit logs on, each read is
+logged as the revision's service account."""
 
 import hashlib
 import json
@@ -13,6 +14,8 @@ import requests
 from google.api_core import exceptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import resourcemanager_v3, run_v2, secretmanager_v1
+from google.iam.v1 import policy_pb2
+from googleapiclient.discovery import build
 from run_helpers import PARENT, short
 
 from orchestra_emulator.projects import project_number
@@ -87,6 +90,25 @@ def test_a_ready_revision_sees_the_secret_values(services, secrets):
     assert digests == {"PLAIN": sha256(b"visible"), "TOKEN": sha256(b"s3cret-one"), "SHARED": sha256(b"elsewhere")}
     assert "s3cret-one" not in text and "elsewhere" not in text
     assert service.terminal_condition.state == run_v2.Condition.State.CONDITION_SUCCEEDED
+
+
+def test_the_reads_of_a_revision_are_audited_as_its_service_account(services, secrets, emulator):
+    projects = resourcemanager_v3.ProjectsClient(transport="rest", credentials=AnonymousCredentials(),
+                                                 client_options={"api_endpoint": emulator.endpoint})
+    data_read = policy_pb2.AuditLogConfig(log_type=policy_pb2.AuditLogConfig.LogType.DATA_READ)
+    audit = policy_pb2.AuditConfig(service="secretmanager.googleapis.com", audit_log_configs=[data_read])
+    projects.set_iam_policy(request={"resource": "projects/demo", "policy": {"audit_configs": [audit]}, "update_mask": {"paths": ["audit_configs"]}})
+    make_secret(secrets, "token", b"one")
+    make_secret(secrets, "other", b"two", project="shared")  # its project logs nothing
+    grant(secrets, "projects/shared/secrets/other", DEFAULT_ACCOUNT)
+
+    deploy(services, from_secret("TOKEN", "token", "1"), from_secret("SHARED", "projects/shared/secrets/other")).result()
+
+    logging = build("logging", "v2", credentials=AnonymousCredentials(), static_discovery=True, cache_discovery=False,
+                    client_options={"api_endpoint": emulator.endpoint})
+    found = logging.entries().list(body={"resourceNames": ["projects/demo", "projects/shared"]}).execute()["entries"]
+    assert [(e["logName"], e["protoPayload"]["resourceName"], e["protoPayload"]["authenticationInfo"]["principalEmail"]) for e in found] == [
+        ("projects/demo/logs/cloudaudit.googleapis.com%2Fdata_access", "projects/demo/secrets/token/versions/1", DEFAULT_ACCOUNT.split(":")[1])]
 
 
 def test_latest_and_aliases_resolve_when_the_revision_is_created(services, secrets):
