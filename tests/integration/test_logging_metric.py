@@ -116,3 +116,26 @@ def test_a_time_series_point_is_written_and_read_back(emulated):
     [flag] = series.list(name=PROJECT, filter='metric.type = "custom.googleapis.com/orchestra/rotation_overdue"',
                          interval_startTime=stamp(started - 1), interval_endTime=stamp(time.time())).execute()["timeSeries"]
     assert (flag["valueType"], flag["points"][0]["value"]) == ("BOOL", {"boolValue": True})
+
+
+def test_both_doors_give_the_same_results(emulated):
+    """The controller process and the module (orchestra_gcp_in_process: false) run the same logic."""
+    tasks = [dict(name="create", **task("metric", **LATENCY)), dict(name="same", **task("metric", **LATENCY)),
+             dict(name="bad", ignore_errors=True, **task("metric", **dict(METRIC, filter="(x"))),
+             dict(name="point", **task("series", **dict(POINT, metric_labels={"door": "{{ orchestra_gcp_in_process }}"})))]
+    results = []
+    for in_process in (True, False):
+        emulated.emulator.reset()
+        play = emulated.run(tasks, extravars={"orchestra_gcp_in_process": in_process}, verbosity=3)
+        assert play.rc == 0, play.stdout
+        door = "runs in the controller process" if in_process else "runs as a module: orchestra_gcp_in_process is false"
+        assert play.stdout.count(door) == len(tasks), play.stdout
+        results.append([{k: v for k, v in play.task(t["name"]).items() if k in ("changed", "msg", "changed_options", "metric_type")}
+                        for t in tasks])
+        for name in ("create", "same"):
+            metric = play.task(name)["metric"]
+            assert (metric["name"], metric["bucketOptions"]) == ("latency", {"exponentialBuckets": {"numFiniteBuckets": 64, "growthFactor": 1.4,
+                                                                                                  "scale": 1}})
+        assert play.task("point")["time_series"]["metric"]["labels"] == {"door": str(in_process)}
+    assert results[0] == results[1]
+    assert [r["changed"] for r in results[0]] == [True, False, False, True]
