@@ -121,8 +121,8 @@ def test_a_time_series_point_is_written_and_read_back(emulated):
 def test_both_doors_give_the_same_results(emulated):
     """The controller process and the module (orchestra_gcp_in_process: false) run the same logic."""
     tasks = [dict(name="create", **task("metric", **LATENCY)), dict(name="same", **task("metric", **LATENCY)),
-             dict(name="bad", ignore_errors=True, **task("metric", **dict(METRIC, filter="(x"))),
-             dict(name="point", **task("series", **dict(POINT, metric_labels={"door": "{{ orchestra_gcp_in_process }}"})))]
+             dict(name="bad", ignore_errors=True, **task("metric", **{**METRIC, "filter": "(x"})),
+             dict(name="point", **task("series", **{**POINT, "metric_labels": {"door": "{{ orchestra_gcp_in_process }}"}}))]
     results = []
     for in_process in (True, False):
         emulated.emulator.reset()
@@ -134,8 +134,8 @@ def test_both_doors_give_the_same_results(emulated):
                         for t in tasks])
         for name in ("create", "same"):
             metric = play.task(name)["metric"]
-            assert (metric["name"], metric["bucketOptions"]) == ("latency", {"exponentialBuckets": {"numFiniteBuckets": 64, "growthFactor": 1.4,
-                                                                                                  "scale": 1}})
+            buckets = {"exponentialBuckets": {"numFiniteBuckets": 64, "growthFactor": 1.4, "scale": 1}}
+            assert (metric["name"], metric["bucketOptions"]) == ("latency", buckets)
         assert play.task("point")["time_series"]["metric"]["labels"] == {"door": str(in_process)}
     assert results[0] == results[1]
     assert [r["changed"] for r in results[0]] == [True, False, False, True]
