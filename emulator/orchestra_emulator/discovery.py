@@ -180,6 +180,11 @@ class Method:
         self._upload_patterns = [_path_pattern(protocol["path"].lstrip("/")) for protocol in protocols.values()]
         self._upload_methods = {self.http_method, "PUT"} if "resumable" in protocols else {self.http_method}
 
+    def serve_on(self, template):
+        """Serve the method on `template` rather than its flatPath: for a variable whose value holds slashes in Google's
+        own path (a metric type in `v3/{name=projects/*/metricDescriptors/**}`), where flatPath gives it one segment."""
+        self._pattern = _path_pattern(template)
+
     def match(self, http_method, path):
         """The path variables when this method serves the request, on its path or one of its upload paths, else None."""
         path = path.lstrip("/")

@@ -65,15 +65,16 @@ class ApiError(Exception):
     """An API failure, rendered as `{"error": {"code", "message", "status"[, "details"]}}`.
 
     `field` (a request field path) adds a google.rpc.BadRequest field violation, as Google
-    does for validation errors.
+    does for validation errors; `details` are other detail messages (JSON, with their `@type`).
     """
 
-    def __init__(self, status, message, field=None, http_status=None):
+    def __init__(self, status, message, field=None, http_status=None, details=()):
         super().__init__(message)
         self.status = status
         self.message = message
         self.field = field
         self.http_status = http_status or HTTP_STATUS[status]
+        self.details = list(details)
 
     @classmethod
     def for_http_status(cls, http_status, message):
@@ -85,9 +86,12 @@ class ApiError(Exception):
             "message": self.message,
             "status": self.status,
         }
+        details = list(self.details)
         if self.field is not None:
             violation = {"field": self.field, "description": self.message}
-            error["details"] = [{"@type": _BAD_REQUEST_TYPE, "fieldViolations": [violation]}]
+            details.insert(0, {"@type": _BAD_REQUEST_TYPE, "fieldViolations": [violation]})
+        if details:
+            error["details"] = details
         return {"error": error}
 
 

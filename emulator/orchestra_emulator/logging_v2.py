@@ -19,11 +19,17 @@ their corresponding fields"), and `entries.list` (POST v2/entries:list) reads th
 or log views of their buckets: all the project's entries) matching `filter` (log_filter.py), by `orderBy` ("timestamp
 asc", the default, or "timestamp desc"; equal timestamps by insertId) and pages of `pageSize` (50 by default, as the
 document says; at most 1000).
+An update refuses what Google forbids on an existing metric (LogMetric.metricDescriptor: "The metric_kind and value_type
+fields in the metric_descriptor cannot be updated once initially configured. New labels can be added in the
+metric_descriptor, but existing labels cannot be modified except for their description."; and
+https://cloud.google.com/logging/docs/logs-based-metrics/labels: "After you create a label, you can't delete it."), in
+the emulator's words. A metric ID holding '/' arrives escaped in the path ("nginx%2Frequests"), as LogMetric.name says.
 """
 
 import copy
 import datetime
 import re
+import urllib.parse
 
 from orchestra_emulator import log_filter, logs, paging
 from orchestra_emulator.errors import already_exists, invalid_argument, not_found
@@ -144,13 +150,15 @@ class LoggingV2(EmulatedApi):
 
     def update(self, request):
         project = request.variables["projectsId"]
-        name = request.variables["metricsId"]
+        name = urllib.parse.unquote(request.variables["metricsId"])
         metric = _metric({**request.body, "name": request.body.get("name") or name}, project)
         if metric["name"] != name:
             raise invalid_argument(f"The metric's name {metric['name']} is not the name in the request, {name}.", field="metric.name")
         key = f"projects/{project}/metrics/{name}"
         with self._store.mutate() as data:
             current = _metrics(data).get(key)
+            if current:
+                _check_update(current["metricDescriptor"], metric["metricDescriptor"])
             now = _now()
             metric.update(createTime=current["createTime"] if current else now, updateTime=now)
             _metrics(data)[key] = metric
@@ -160,8 +168,22 @@ class LoggingV2(EmulatedApi):
     def delete(self, request):
         with self._store.mutate() as data:
             _found(data, request.variables)
-            del _metrics(data)[f"projects/{request.variables['projectsId']}/metrics/{request.variables['metricsId']}"]
+            del _metrics(data)[_key(request.variables)]
         return {}
+
+
+def _check_update(current, sent):
+    for field in ("metricKind", "valueType"):
+        if current[field] != sent[field]:
+            raise invalid_argument(f"The {field} of a logs-based metric cannot be changed, from {current[field]} to {sent[field]}.",
+                                   field=f"metric.metric_descriptor.{field}")
+    sent_labels = {label["key"]: label.get("valueType", "STRING") for label in sent.get("labels", [])}
+    for label in current.get("labels", []):
+        if label["key"] not in sent_labels:
+            raise invalid_argument(f"The label {label['key']} of a logs-based metric cannot be removed.", field="metric.metric_descriptor.labels")
+        if sent_labels[label["key"]] != label.get("valueType", "STRING"):
+            raise invalid_argument(f"The value type of the label {label['key']} of a logs-based metric cannot be changed.",
+                                   field="metric.metric_descriptor.labels")
 
 
 def _metric(sent, project):
@@ -211,10 +233,15 @@ def _metrics(data):
     return data["resources"].setdefault(DOCUMENT, {}).setdefault("metrics", {})
 
 
+def _key(variables):
+    return f"projects/{variables['projectsId']}/metrics/{urllib.parse.unquote(variables['metricsId'])}"
+
+
 def _found(data, variables):
-    metric = _metrics(data).get(f"projects/{variables['projectsId']}/metrics/{variables['metricsId']}")
+    metric = _metrics(data).get(_key(variables))
     if metric is None:
-        raise not_found(f"Metric {variables['metricsId']} does not exist.")  # Google's words (logging_metric_create.json)
+        # Google's words (logging_metric_create.json)
+        raise not_found(f"Metric {urllib.parse.unquote(variables['metricsId'])} does not exist.")
     return metric
 
 

@@ -6,6 +6,10 @@ a time for one series, named by its metric type and labels and its monitored res
 restart forgets them. `series` groups them into samples aligned on multiples of the sample length
 since the epoch; what a sample's values make (a sum, a distribution, the last value) is Monitoring's.
 
+Metric types a client creates by writing a point (Monitoring v3 `timeSeries.create`) are `created` with their
+MetricDescriptor: their points are kept as written, each at its own end time and visible at once (no sampling),
+and a reset forgets them with their points.
+
 Where this comes from: the TimeSeries, Point, MetricDescriptor (metricKind, valueType, unit) and
 MonitoredResource shapes of monitoring.v3.json; samples and their lag from Cloud Run's metric list
 (https://cloud.google.com/monitoring/api/metrics_gcp#gcp-run: "Sampled every 60 seconds. After sampling,
@@ -22,10 +26,29 @@ class Sink:
     def __init__(self):
         self._lock = threading.Lock()
         self._descriptors = {}  # metric type -> (metric kind, value type, unit)
+        self._created = {}  # metric type -> its MetricDescriptor, for the types timeSeries.create made
         self._points = {}  # (metric type, metric labels, resource type, resource labels) -> [(time, value)]
 
     def describe(self, metric_type, kind, value_type, unit):
         self._descriptors[metric_type] = (kind, value_type, unit)
+
+    def create(self, descriptor):
+        """Describe a metric type as a client's write does: its MetricDescriptor (JSON) is kept, and its points are
+        served as written."""
+        with self._lock:
+            self._created[descriptor["type"]] = descriptor
+            self._descriptors[descriptor["type"]] = (descriptor["metricKind"], descriptor["valueType"], descriptor.get("unit", ""))
+
+    def created(self):
+        """{metric type: MetricDescriptor} of the types clients created by writing."""
+        with self._lock:
+            return dict(self._created)
+
+    def newest(self, metric_type, metric_labels, resource_type, resource_labels):
+        """The time of the newest point of a series, else None."""
+        with self._lock:
+            points = self._points.get(_key(metric_type, metric_labels, resource_type, resource_labels))
+            return points[-1][0] if points else None
 
     def descriptor(self, metric_type):
         """(metric kind, value type, unit) of a described metric type, else None."""
@@ -36,23 +59,30 @@ class Sink:
         point of a DISTRIBUTION metric is one measurement."""
         if metric_type not in self._descriptors:
             raise ValueError(f"Metric type {metric_type} is not described.")
-        key = (metric_type, tuple(sorted(metric_labels.items())), resource_type, tuple(sorted(resource_labels.items())))
+        key = _key(metric_type, metric_labels, resource_type, resource_labels)
         with self._lock:
             self._points.setdefault(key, []).append((time.time() if at is None else at, value))
 
     def clear(self):
         with self._lock:
             self._points.clear()
+            for metric_type in self._created:
+                del self._descriptors[metric_type]
+            self._created.clear()
 
     def series(self, project, sample_seconds, visible_until):
         """The series of `project` with their samples that closed by `visible_until`:
         [{"metric", "resource", "metricKind", "valueType", "unit", "sample_seconds", "samples": {start: [values]}}]."""
         with self._lock:
             found = [(key, list(points)) for key, points in self._points.items() if dict(key[3]).get("project_id") == project]
+            created = set(self._created)
         series = []
         for (metric_type, metric_labels, resource_type, resource_labels), points in sorted(found):
             samples = {}
             for at, value in points:
+                if metric_type in created:  # as written: a sample of its own, of no length
+                    samples[at] = [value]
+                    continue
                 start = math.floor(at / sample_seconds) * sample_seconds
                 if start + sample_seconds <= visible_until:
                     samples.setdefault(start, []).append(value)
@@ -61,5 +91,9 @@ class Sink:
                 series.append({"metric": {"type": metric_type, "labels": dict(metric_labels)},
                                "resource": {"type": resource_type, "labels": dict(resource_labels)},
                                "metricKind": kind, "valueType": value_type, "unit": unit,
-                               "sample_seconds": sample_seconds, "samples": samples})
+                               "sample_seconds": 0 if metric_type in created else sample_seconds, "samples": samples})
         return series
+
+
+def _key(metric_type, metric_labels, resource_type, resource_labels):
+    return metric_type, tuple(sorted(metric_labels.items())), resource_type, tuple(sorted(resource_labels.items()))

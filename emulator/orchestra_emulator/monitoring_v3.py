@@ -21,16 +21,28 @@ also serves alert policies, notification channels and uptime check configs for t
   over `groupByFields`. Percentiles of a distribution interpolate linearly
   inside its bucket. Others answer UNIMPLEMENTED.
 - Distributions use exponential buckets (scale 1, growth 1.1, 120 finite buckets): an emulator choice.
+
+`projects.timeSeries.create` writes GAUGE points of user-defined metrics (custom.googleapis.com/,
+workload.googleapis.com/) on the global, generic_task and generic_node resources; the first point of a metric type
+creates its descriptor (`projects.metricDescriptors.get|list` serve those), as CreateTimeSeriesRequest and
+TimeSeries describe it in monitoring.v3.json. A series takes a point only after its newest one ("Points must be written
+in order", tests/fixtures/google/monitoring_time_series_out_of_order.json) and more than 5 seconds after it ("One or
+more points were written more frequently than the maximum sampling period configured for the metric",
+monitoring_time_series_too_frequent.json, where a point exactly 5 s after the newest was refused). Series that fail do
+not stop the others: the answer is 400 "One or more TimeSeries could not be written: ..." with a
+CreateTimeSeriesSummary detail (monitoring_time_series_summary.json), else `{}`. See emulator/README.md for what is
+the emulator's choice.
 """
 
 import bisect
 import datetime
 import math
 import re
+import threading
 import time
 
 from orchestra_emulator import paging
-from orchestra_emulator.errors import ApiError, invalid_argument
+from orchestra_emulator.errors import RPC_CODES, ApiError, invalid_argument, not_found
 from orchestra_emulator.monitoring_alerting import Alerting
 from orchestra_emulator.registry import EmulatedApi, register
 
@@ -39,6 +51,24 @@ BUCKETS = {"numFiniteBuckets": 120, "growthFactor": 1.1, "scale": 1.0}
 _BOUNDS = [BUCKETS["scale"] * BUCKETS["growthFactor"] ** i for i in range(BUCKETS["numFiniteBuckets"] + 1)]
 _CLAUSE = re.compile(r'^\s*(metric\.type|resource\.type|(?:resource|metric)\.labels?\.[a-z_]+)\s*=\s*"([^"]*)"\s*$')
 _PERCENTILE = re.compile(r"^(?:ALIGN|REDUCE)_PERCENTILE_(\d\d)$")
+# What a project may write: user-defined metric types (https://cloud.google.com/monitoring/api/v3/naming-conventions),
+# on the monitored resources for custom metrics the emulator knows, with their labels
+# (https://cloud.google.com/monitoring/api/resources#tag_global, #tag_generic_task, #tag_generic_node).
+WRITABLE_PREFIXES = ("custom.googleapis.com/", "workload.googleapis.com/")
+WRITABLE_RESOURCES = {
+    "global": {"project_id"},
+    "generic_task": {"project_id", "location", "namespace", "job", "task_id"},
+    "generic_node": {"project_id", "location", "namespace", "node_id"},
+}
+# CreateTimeSeriesRequest.timeSeries: "The maximum number of TimeSeries objects per Create request is 200."
+MAX_SERIES = 200
+# One point every 5 seconds per series (tests/fixtures/google/monitoring_time_series_too_frequent.json: a point 5.000 s
+# after the newest was refused, so a point must come more than this after it).
+MIN_POINT_SECONDS = 5.0
+# LabelDescriptor.key: "Does not exceed 100 characters. Matches the following regular expression: [a-zA-Z][a-zA-Z0-9_]*"
+_LABEL_KEY = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]{0,99}$")
+_POINT_TYPES = {"int64Value": "INT64", "doubleValue": "DOUBLE", "boolValue": "BOOL"}
+_SUMMARY_TYPE = "type.googleapis.com/google.monitoring.v3.CreateTimeSeriesSummary"
 
 
 @register
@@ -53,7 +83,18 @@ class MonitoringV3(EmulatedApi):
 
     def __init__(self, shared):
         super().__init__(shared)
-        self.handlers = {"monitoring.projects.timeSeries.list": (self.list_time_series, None)}
+        self.handlers = {
+            "monitoring.projects.timeSeries.list": (self.list_time_series, None),
+            "monitoring.projects.timeSeries.create": (self.create_time_series, ""),
+            "monitoring.projects.metricDescriptors.get": (self.get_descriptor, None),
+            "monitoring.projects.metricDescriptors.list": (self.list_descriptors, None),
+        }
+        # A metric type holds slashes: Google's path is v3/{name=projects/*/metricDescriptors/**}, and clients send them
+        # unescaped (the document's flatPath gives the type one segment).
+        for method in self.api.methods:
+            if method.id == "monitoring.projects.metricDescriptors.get":
+                method.serve_on("v3/projects/{projectsId}/metricDescriptors/{+metricDescriptorsId}")
+        self._writing = threading.Lock()  # a series' newest point is read and a point added at once
         # alert policies, notification channels, uptime checks (monitoring_alerting.py)
         self.alerting = Alerting(shared, self._check_aligner)
         self.handlers.update(self.alerting.handlers())
@@ -73,6 +114,110 @@ class MonitoringV3(EmulatedApi):
             except ApiError as error:
                 if error.status != "UNIMPLEMENTED":
                     raise
+
+    def create_time_series(self, request):
+        project = request.variables["projectsId"]
+        series = request.body.get("timeSeries", [])
+        if not series:
+            raise invalid_argument("At least one TimeSeries is required.", field="time_series")
+        if len(series) > MAX_SERIES:
+            raise invalid_argument(f"At most {MAX_SERIES} TimeSeries can be written in one request, not {len(series)}.", field="time_series")
+        failures = []
+        with self._writing:
+            for i, one in enumerate(series):
+                problem = self._write(project, one)
+                if problem:
+                    failures.append((i, one, problem))
+        if failures:
+            # Google's words and form (monitoring_time_series_summary.json); the words of a problem the recordings do not
+            # show are the emulator's.
+            message = "; ".join(f"timeSeries[{i}]: write for resource={_resource_text(one.get('resource', {}))} failed with: {problem}"
+                                for i, one, problem in failures)
+            summary = {"@type": _SUMMARY_TYPE, "totalPointCount": len(series), "successPointCount": len(series) - len(failures),
+                       "errors": [{"status": {"code": RPC_CODES["INVALID_ARGUMENT"]}, "pointCount": len(failures)}]}
+            raise ApiError("INVALID_ARGUMENT", f"One or more TimeSeries could not be written: {message}", details=[summary])
+        return {}
+
+    def _write(self, project, series):
+        """Write the one point of `series`; what keeps it from being written, else None."""
+        metric, resource = series.get("metric", {}), series.get("resource", {})
+        metric_type, labels = metric.get("type", ""), metric.get("labels", {})
+        prefix = next((p for p in WRITABLE_PREFIXES if metric_type.startswith(p)), None)
+        if prefix is None or metric_type == prefix:
+            return (f"The metric type {metric_type!r} cannot be written: the emulator takes points of user-defined metrics "
+                    f"({', '.join(WRITABLE_PREFIXES)}) only.")
+        bad = [key for key in labels if not _LABEL_KEY.match(key)]
+        if bad:
+            return f"Invalid metric label key {bad[0]!r}: a letter, then at most 99 letters, digits or underscores."
+        expected = WRITABLE_RESOURCES.get(resource.get("type"))
+        if expected is None:
+            return f"The emulator writes user-defined metrics on the resource types {', '.join(sorted(WRITABLE_RESOURCES))}, not {resource.get('type')!r}."
+        given = set(resource.get("labels", {}))
+        if given != expected:
+            return f"The {resource['type']} resource needs exactly the labels {', '.join(sorted(expected))}."
+        if resource["labels"]["project_id"] != project:
+            return f"The resource's project_id {resource['labels']['project_id']!r} is not the project of the request, {project!r}."
+        points = series.get("points", [])
+        if len(points) != 1:
+            # TimeSeries.points: "When creating a time series, this field must contain exactly one point".
+            return f"A TimeSeries written must hold exactly one point, not {len(points)}."
+        point = points[0]
+        fields = list(point.get("value", {}).items())
+        field, value = fields[0] if len(fields) == 1 else (None, None)
+        if field not in _POINT_TYPES:
+            return "A point's value must be one of int64Value, doubleValue or boolValue (the emulator writes no distributions)."
+        value_type = _POINT_TYPES[field]
+        if series.get("metricKind", "GAUGE") != "GAUGE":
+            return f"The emulator writes GAUGE points only, not {series['metricKind']}."
+        if series.get("valueType", value_type) != value_type:
+            # TimeSeries.valueType: "If present, it must be the same as the type of the data in the points field."
+            return f"The series' value type {series['valueType']} is not the type of its point, {value_type}."
+        interval = point.get("interval", {})
+        if not interval.get("endTime"):
+            return "A point needs interval.endTime."
+        end = _time(interval["endTime"], "interval.end_time")
+        if interval.get("startTime") and _time(interval["startTime"], "interval.start_time") != end:
+            # Point.interval: "For GAUGE metrics, the start time is optional, but if it is supplied, it must equal the end time."
+            return "The start time of a GAUGE point must equal its end time."
+        descriptor = self.shared.metrics.created().get(metric_type)
+        if descriptor is None and self.shared.metrics.descriptor(metric_type):
+            return f"The metric type {metric_type!r} is the emulator's own: it cannot be written."
+        if descriptor is not None and descriptor["valueType"] != value_type:
+            return f"The metric {metric_type} has the value type {descriptor['valueType']}; a point of {value_type} cannot be written to it."
+        newest = self.shared.metrics.newest(metric_type, labels, resource["type"], resource["labels"])
+        if newest is not None and end <= newest:
+            return ("Points must be written in order. One or more of the points specified had an older end time than the most recent "
+                    "point.")
+        if newest is not None and end - newest <= MIN_POINT_SECONDS:
+            return ("One or more points were written more frequently than the maximum sampling period configured for the metric. "
+                    f"{{Metric: {metric_type}, Timestamps: {{Youngest Existing: '{_clock(newest)}', New: '{_clock(end)}'}}}}")
+        known = [label["key"] for label in (descriptor or {}).get("labels", [])]
+        if descriptor is None or set(labels) - set(known):
+            # Created by the first point (TimeSeries.metricKind: "If the associated metric's descriptor must be
+            # auto-created, then this field specifies the metric kind of the new descriptor"); new label keys are added.
+            self.shared.metrics.create({
+                "name": f"projects/{project}/metricDescriptors/{metric_type}", "type": metric_type,
+                "labels": [{"key": key} for key in known + sorted(set(labels) - set(known))],
+                "metricKind": "GAUGE", "valueType": value_type, "description": series.get("description", ""),
+                **({"unit": series["unit"]} if series.get("unit") else {}),
+            })
+        self.shared.metrics.write(metric_type, labels, resource["type"], resource["labels"],
+                                  int(value) if value_type == "INT64" else value, at=end)
+        return None
+
+    def get_descriptor(self, request):
+        metric_type = request.variables["metricDescriptorsId"]
+        descriptor = self.shared.metrics.created().get(metric_type)
+        if descriptor is None or not descriptor["name"].startswith(f"projects/{request.variables['projectsId']}/"):
+            raise not_found(f"Could not find descriptor for metric {metric_type!r}.")
+        return descriptor
+
+    def list_descriptors(self, request):
+        prefix = f"projects/{request.variables['projectsId']}/"
+        wanted = _descriptor_filter(request.query.get("filter", ""))
+        items = [d for t, d in sorted(self.shared.metrics.created().items()) if d["name"].startswith(prefix) and wanted(t)]
+        page, token = paging.page(items, request.query.get("pageSize"), request.query.get("pageToken"))
+        return {"metricDescriptors": page, "nextPageToken": token}
 
     def list_time_series(self, request):
         q = request.query
@@ -124,6 +269,30 @@ def _parse_filter(text):
     if "metric.type" not in wanted:
         raise invalid_argument("Field filter had an invalid value: it must name a metric.type.", field="filter")
     return wanted
+
+
+def _descriptor_filter(text):
+    """metricDescriptors.list's filter: `metric.type = "T"` or `metric.type = starts_with("P")`, else none."""
+    if not text.strip():
+        return lambda metric_type: True
+    found = re.fullmatch(r'\s*metric\.type\s*=\s*(?:"([^"]*)"|starts_with\(\s*"([^"]*)"\s*\))\s*', text)
+    if not found:
+        raise invalid_argument(f'The emulator supports the filters metric.type = "T" and metric.type = starts_with("P"), not {text!r}.',
+                               field="filter")
+    exact, prefix = found.groups()
+    return (lambda metric_type: metric_type == exact) if exact is not None else (lambda metric_type: metric_type.startswith(prefix))
+
+
+def _resource_text(resource):
+    """A monitored resource as Google's write errors show it: `generic_node{location:global,node_id:,namespace:}`, without
+    its project_id."""
+    labels = ",".join(f"{k}:{v}" for k, v in sorted(resource.get("labels", {}).items()) if k != "project_id")
+    return f"{resource.get('type', '')}{{{labels}}}"
+
+
+def _clock(seconds):
+    """A time as Google's write errors show it: '2019/06/21-12:29:46.439' (UTC)."""
+    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).strftime("%Y/%m/%d-%H:%M:%S.%f")[:-3]
 
 
 def _matches(series, wanted):

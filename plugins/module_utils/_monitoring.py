@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: orchestra.gcp contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Cloud Monitoring alerting: the logic behind the monitoring_notification_channel and monitoring_alert_policy modules.
+"""Cloud Monitoring: the logic behind the monitoring_notification_channel, monitoring_alert_policy and monitoring_time_series
+modules.
 
 PRIVATE to this collection. Cloud Monitoring's client library speaks gRPC only, so the v3 API is called over REST
 through google-api-python-client (``Session.discovery``), as the canary analysis does.
@@ -10,10 +11,14 @@ Google assigns the IDs of notification channels and alert policies, so a task ca
 by its display name and the user label ``orchestra_id`` the modules set on it (a slug of the display name): the list
 is filtered on the label, then on the exact display name. A resource created elsewhere, without the label, is not
 this module's: a second one is created beside it.
+
+A time series point (``monitoring_time_series``) is no resource: each run writes one, a GAUGE point of a user-defined
+metric at the time of the run, and Google creates the metric's descriptor on the first write.
 """
 
 from __future__ import annotations
 
+import datetime
 import math
 import re
 import time
@@ -511,3 +516,121 @@ def describe_alerting(session):
                           alerts=sorted(opened, key=lambda a: a["open_time"] or ""),
                           open=any(a["state"] == "OPEN" for a in opened), fired=bool(opened)))
     return dict(changed=False, policies=found, window_seconds=window, since=rfc3339(since), until=rfc3339(until))
+
+
+# ---------------------------------------------------------------- time series written by a task
+
+# Metric types a project may write (https://cloud.google.com/monitoring/api/v3/naming-conventions: user-defined
+# custom.googleapis.com/PATH, and workload.googleapis.com/PATH as OpenTelemetry writes them).
+METRIC_PREFIXES = ("custom.googleapis.com/", "workload.googleapis.com/")
+METRIC_PATH_RE = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+# LabelDescriptor.key (https://cloud.google.com/monitoring/api/ref_v3/rest/v3/LabelDescriptor): "Does not exceed 100
+# characters. Matches the following regular expression: [a-zA-Z][a-zA-Z0-9_]*"; values of a STRING label: "not to
+# exceed 1,024 characters".
+METRIC_LABEL_KEY_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]{0,99}$")
+MAX_METRIC_LABEL_VALUE = 1024
+# The labels of the monitored resources a custom metric may be written on
+# (https://cloud.google.com/monitoring/custom-metrics/creating-metrics#custom-metric-resources,
+# https://cloud.google.com/monitoring/api/resources#tag_generic_task): project_id is filled in.
+RESOURCE_LABELS = {
+    "global": ("project_id",),
+    "generic_task": ("project_id", "location", "namespace", "job", "task_id"),
+    "generic_node": ("project_id", "location", "namespace", "node_id"),
+}
+POINT_VALUE_TYPES = ("INT64", "DOUBLE", "BOOL")
+
+TIME_SERIES_SPEC = dict(
+    argument_spec=dict(
+        metric_type=dict(type="str", required=True),
+        metric_labels=dict(type="dict", default={}),
+        resource_type=dict(type="str", default="global", choices=list(RESOURCE_LABELS)),
+        resource_labels=dict(type="dict", default={}),
+        value=dict(type="raw", required=True),
+        value_type=dict(type="str", choices=list(POINT_VALUE_TYPES)),
+    ),
+    libraries=MONITORING_LIBRARIES,
+)
+
+
+def point_value(value, value_type):
+    """``(value_type, typed value)`` of a point, the type inferred from the value when not given; (None, why) when they
+    do not fit. Strings (a templated value) are read as a boolean, a whole number or a number."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lower() in ("true", "false"):
+            value = text.lower() == "true"
+        else:
+            try:
+                value = int(text)
+            except ValueError:
+                value = _number(text)
+    if not isinstance(value, (bool, int, float)):
+        return None, "is not a number nor a boolean"
+    if isinstance(value, float) and not math.isfinite(value):
+        return None, "is not a finite number"
+    inferred = "BOOL" if isinstance(value, bool) else "INT64" if isinstance(value, int) else "DOUBLE"
+    value_type = value_type or inferred
+    if (value_type == "BOOL") != (inferred == "BOOL"):
+        return None, "does not fit value_type %s" % value_type
+    if value_type == "INT64" and inferred == "DOUBLE":
+        if not value.is_integer():
+            return None, "is not a whole number, as value_type INT64 needs"
+        value = int(value)
+    return value_type, float(value) if value_type == "DOUBLE" else value
+
+
+def validate_time_series_params(p):
+    resource = "time series of %r" % p["metric_type"]
+    problems = []
+    prefix = next((pre for pre in METRIC_PREFIXES if p["metric_type"].startswith(pre)), None)
+    if prefix is None:
+        problems.append("metric_type %r must start with %s: a task writes only user-defined metrics" % (p["metric_type"], " or ".join(METRIC_PREFIXES)))
+    elif not METRIC_PATH_RE.match(p["metric_type"][len(prefix):]):
+        problems.append("metric_type %r needs a path after %s of letters, digits, '_', '.', '-' parted by '/'" % (p["metric_type"], prefix))
+    problems += ["metric label key %r must start with a letter and hold at most 100 letters, digits or '_'" % key
+                 for key in sorted(p["metric_labels"]) if not METRIC_LABEL_KEY_RE.match(str(key))]
+    problems += ["metric label %r: its value holds more than %d characters" % (key, MAX_METRIC_LABEL_VALUE)
+                 for key, value in sorted(p["metric_labels"].items()) if len(str(value)) > MAX_METRIC_LABEL_VALUE]
+    labels = [key for key in RESOURCE_LABELS[p["resource_type"]] if key != "project_id"]
+    if "project_id" in p["resource_labels"]:
+        problems.append("resource label 'project_id' is the task's project, filled in: leave it out (or set the project option)")
+    problems += ["resource label %r is not a label of a %s resource (%s)" % (key, p["resource_type"], ", ".join(labels) or "only project_id")
+                 for key in sorted(p["resource_labels"]) if key not in labels + ["project_id"]]
+    problems += ["a %s resource needs label %r" % (p["resource_type"], key) for key in labels if str(p["resource_labels"].get(key) or "") == ""]
+    value_type, why = point_value(p["value"], p["value_type"])
+    if value_type is None:
+        problems.append("value %r %s" % (p["value"], why))
+    if problems:
+        raise invalid(resource, problems)
+
+
+def time_series(p, project, end_time):
+    """The TimeSeries of one GAUGE point at ``end_time`` (RFC 3339)."""
+    value_type, value = point_value(p["value"], p["value_type"])
+    typed = {"INT64": {"int64Value": str(value)}, "DOUBLE": {"doubleValue": value}, "BOOL": {"boolValue": value}}[value_type]
+    return {
+        "metric": {"type": p["metric_type"], "labels": {key: str(v) for key, v in p["metric_labels"].items()}},
+        "resource": {"type": p["resource_type"], "labels": dict({key: str(v) for key, v in p["resource_labels"].items()}, project_id=project)},
+        "metricKind": "GAUGE", "valueType": value_type,
+        "points": [{"interval": {"endTime": end_time}, "value": typed}],
+    }
+
+
+def write_time_series(session):
+    """monitoring_time_series: one point written now; in check mode, the point that would be written."""
+    p = session.params
+    validate_time_series_params(p)
+    now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    series = time_series(p, session.project, now)
+    if session.check_mode:
+        return dict(changed=True, time_series=series, diff=dict(before={}, after=series))
+    try:
+        session.execute("write", "time series of %r" % p["metric_type"],
+                        _projects(session).timeSeries().create(name="projects/%s" % session.project, body={"timeSeries": [series]}),
+                        idempotent=False)
+    except GcpError as e:
+        if "more frequently than the maximum sampling period" not in e.msg:
+            raise
+        raise GcpError(e.msg.rsplit(" Hint: ", 1)[0] + " Hint: a series takes at most one point every 5 seconds: write less often, or tell "
+                       "the writers apart with a metric label.", status=e.status)
+    return dict(changed=True, time_series=series, diff=dict(before={}, after=series))

@@ -376,3 +376,28 @@ def test_log_metric_matches_google_and_lifecycle(emulator):
     assert status == 400
     metrics.delete(metricName=f"{PROJECT}/metrics/{name}").execute()
     assert error(metrics.get(metricName=f"{PROJECT}/metrics/{name}"))[0] == 404
+
+
+def test_log_metric_update_refuses_what_google_forbids_and_names_hold_slashes(emulator):
+    metrics = client(emulator, "logging", "v2").projects().metrics()
+    labelled = {"name": "orchestra/errors", "filter": "severity>=ERROR", "labelExtractors": {"who": "EXTRACT(labels.who)"},
+                "metricDescriptor": {"metricKind": "DELTA", "valueType": "INT64", "labels": [{"key": "who"}]}}
+    escaped = f"{PROJECT}/metrics/orchestra%2Ferrors"  # LogMetric.name: "nginx/requests" is "projects/p/metrics/nginx%2Frequests"
+    metrics.create(parent=PROJECT, body=labelled).execute()
+    assert metrics.get(metricName=escaped).execute()["name"] == "orchestra/errors"
+    # "The metric_kind and value_type fields in the metric_descriptor cannot be updated once initially configured. New labels can be
+    # added in the metric_descriptor, but existing labels cannot be modified except for their description."
+    refused = [
+        {**labelled, "metricDescriptor": {**labelled["metricDescriptor"], "valueType": "DISTRIBUTION"}, "valueExtractor": "EXTRACT(x)",
+         "bucketOptions": {"explicitBuckets": {"bounds": [1]}}},
+        {**labelled, "labelExtractors": {}, "metricDescriptor": {"metricKind": "DELTA", "valueType": "INT64"}},
+        {**labelled, "metricDescriptor": {**labelled["metricDescriptor"], "labels": [{"key": "who", "valueType": "INT64"}]}},
+    ]
+    for body in refused:
+        assert error(metrics.update(metricName=escaped, body=body))[0] == 400
+    grown = {**labelled, "labelExtractors": {"who": "EXTRACT(labels.who)", "where": "EXTRACT(labels.where)"},
+             "metricDescriptor": {**labelled["metricDescriptor"], "labels": [{"key": "who", "description": "caller"}, {"key": "where"}]}}
+    updated = metrics.update(metricName=escaped, body=grown).execute()
+    assert [label["key"] for label in updated["metricDescriptor"]["labels"]] == ["who", "where"]
+    metrics.delete(metricName=escaped).execute()
+    assert error(metrics.get(metricName=escaped)) == (404, {"code": 404, "message": "Metric orchestra/errors does not exist.", "status": "NOT_FOUND"})
