@@ -1,7 +1,8 @@
 """Alert policies evaluated by the emulator over the metrics it writes, and the alerts they open and close, read with
 Google's REST client (google-api-python-client's monitoring v3: alerts.list and alerts.get): a 5xx ratio over Cloud
 Run's request counts, an uptime check on a deleted service, the absence of Cloud Run's instance count once a service is
-gone, and Memorystore's memory usage ratio and connected clients read from the instance's redis-server."""
+gone, and Memorystore's memory usage ratio and connected clients read from the instance's redis-server; and, in
+process over a sink of past points, the comparisons, durations, triggers, ratios and combiners of conditions."""
 
 import datetime
 import json
@@ -22,8 +23,9 @@ from run_helpers import create, deploy
 
 PROJECT = "projects/demo"
 FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "google"
-# Evaluations every half second; a minute of a condition's duration lasts 1.2 s.
-EVALUATION = {**MONITORING_CONFIG, "alert_evaluation_seconds": 0.5, "alert_duration_scale": 0.02}
+# One-second samples visible a second after they close; evaluations every half second; a minute of a condition's
+# duration lasts 1.2 s.
+EVALUATION = {**MONITORING_CONFIG, "monitoring_lag_seconds": 1, "alert_evaluation_seconds": 0.5, "alert_duration_scale": 0.02}
 RATE = {"alignmentPeriod": "60s", "perSeriesAligner": "ALIGN_RATE", "crossSeriesReducer": "REDUCE_SUM",
         "groupByFields": ["resource.label.service_name"]}
 REQUESTS = 'metric.type = "run.googleapis.com/request_count" AND resource.type = "cloud_run_revision"'
