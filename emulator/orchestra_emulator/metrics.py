@@ -14,12 +14,15 @@ Where this comes from: the TimeSeries, Point, MetricDescriptor (metricKind, valu
 MonitoredResource shapes of monitoring.v3.json; samples and their lag from Cloud Run's metric list
 (https://cloud.google.com/monitoring/api/metrics_gcp#gcp-run: "Sampled every 60 seconds. After sampling,
 data is not visible for up to 180 seconds."), applied in monitoring_v3.py. The sink itself is the
-emulator's own plumbing between its APIs; Google documents no such thing.
+emulator's own plumbing between its APIs; Google documents no such thing. `Every` runs the samplers that write gauges
+(Cloud Run's instance counts, Memorystore's memory and clients) and the evaluation of alert policies.
 """
 
 import math
+import sys
 import threading
 import time
+import traceback
 
 
 class Sink:
@@ -97,3 +100,48 @@ class Sink:
 
 def _key(metric_type, metric_labels, resource_type, resource_labels):
     return metric_type, tuple(sorted(metric_labels.items())), resource_type, tuple(sorted(resource_labels.items()))
+
+
+def sample_seconds(store):
+    """How often the samplers write their gauges: Monitoring's sample length (`monitoring_sample_seconds`, admin config)."""
+    with store.lock:
+        return store.data["admin"]["config"]["monitoring_sample_seconds"]
+
+
+class Every:
+    """A daemon thread that calls `work()` every `seconds()` (read again after each call), from `start()` until `stop()`.
+    `start()` on a running thread wakes it, so a changed period applies at once. A failing call is reported on stderr and
+    the next one comes on time."""
+
+    def __init__(self, name, seconds, work):
+        self._name, self._seconds, self._work = name, seconds, work
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread = None
+        self._stop = None
+
+    def start(self):
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._stop = threading.Event()
+                self._thread = threading.Thread(target=self._run, args=(self._stop,), name=self._name, daemon=True)
+                self._thread.start()
+            else:
+                self._wake.set()
+
+    def stop(self):
+        with self._lock:
+            if self._thread is not None:
+                self._stop.set()
+                self._wake.set()
+                self._thread.join(timeout=5)
+                self._thread = None
+
+    def _run(self, stop):
+        while not stop.is_set():
+            try:
+                self._work()
+            except Exception:  # pylint: disable=broad-except  # one bad round never ends the thread
+                traceback.print_exc(file=sys.stderr)
+            self._wake.wait(self._seconds())
+            self._wake.clear()

@@ -95,8 +95,9 @@ SENSITIVE_LABELS = {"slack": ("auth_token",)}
 class Alerting:
     """The alerting methods of monitoring.v3; `handlers()` is merged into MonitoringV3's."""
 
-    def __init__(self, shared, check_aligner=None):
+    def __init__(self, shared, check_aligner=None, policies_changed=None):
         self._check_aligner = check_aligner  # (metric type, aligner, period) -> raises when the metric's kind refuses it
+        self._policies_changed = policies_changed or (lambda: None)  # after a policy is created or patched
         self._store = shared.store
         self._metrics = shared.metrics
         self._metrics.describe(CHECK_PASSED, "GAUGE", "BOOL", "")
@@ -141,6 +142,7 @@ class Alerting:
         with self._store.mutate() as data:
             _check_log_metrics(data, project, policy)
             _kind(data, "alertPolicies")[name] = policy
+        self._policies_changed()
         return _ordered(policy)
 
     def get_policy(self, request):
@@ -175,7 +177,8 @@ class Alerting:
             policy["mutationRecord"] = _record(request)
             policy.setdefault("enabled", True)
             _kind(data, "alertPolicies")[name] = policy
-            return _ordered(policy)
+        self._policies_changed()
+        return _ordered(policy)
 
     def delete_policy(self, request):
         name = f"projects/{request.variables['projectsId']}/alertPolicies/{request.variables['alertPoliciesId']}"
@@ -690,12 +693,14 @@ def _apply(target, source, path):
         dst.pop(parts[-1], None)
 
 
-_FILTER = re.compile(r'^\s*([a-z_.]+)\s*(=|!=|:)\s*"?([^"]*)"?\s*$')
+_FILTER = re.compile(r'^\s*([A-Za-z_.]+)\s*(=|!=|:)\s*"?([^"]*)"?\s*$')
 
 
 def _filtered(item, text):
-    """The filters the emulator understands: clauses `field = "value"` (also != and :) joined by AND, on display_name,
-    type, enabled, name and user_labels.KEY (or labels.KEY)."""
+    """The filters the emulator understands: clauses `field = "value"` (also != and :) joined by AND, on the fields
+    of the item, nested with dots (snake_case or camelCase), a key of a labels map as written: display_name, type,
+    enabled, name and user_labels.KEY (or labels.KEY) of policies and channels; state and policy.display_name of
+    alerts."""
     if not text.strip():
         return True
     for clause in re.split(r"\s+AND\s+", text.strip()):
@@ -704,10 +709,11 @@ def _filtered(item, text):
             raise invalid_argument(f"The emulator supports filters of field = \"value\" clauses joined by AND; cannot parse {clause!r}.",
                                    field="filter")
         field, op, wanted = found.groups()
-        parts = field.split(".")
-        value = item.get(camel_case(parts[0]))
-        for part in parts[1:]:
-            value = value.get(part) if isinstance(value, dict) else None
+        value, within_labels = item, False
+        for part in field.split("."):
+            key = part if within_labels else camel_case(part)
+            value = value.get(key) if isinstance(value, dict) else None
+            within_labels = key.endswith(("labels", "Labels"))
         value = "" if value in ({}, None) else str(value).lower() if isinstance(value, bool) else str(value)
         ok = wanted in value if op == ":" else (value == wanted) == (op == "=")
         if not ok:

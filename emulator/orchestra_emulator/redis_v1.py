@@ -17,7 +17,8 @@ Each instance runs a redis-server (Debian's) on a free loopback port, its data u
 127.0.0.1 and `port` that port. Its maxmemory is memorySizeGb (or redisConfigs' maxmemory-gb) scaled to MEGABYTES_PER_GB
 megabytes, its other redisConfigs are the server's own settings, and with authEnabled it requires the instance's AUTH
 string. `:export` SAVEs and writes the RDB file as a Cloud Storage object; `:import` stops the server, puts the object's
-RDB in place and starts it again.
+RDB in place and starts it again. A sampler writes each instance's memory usage ratio and connected clients, read from
+its server's INFO, to the metrics sink every monitoring_sample_seconds.
 """
 
 import copy
@@ -29,7 +30,7 @@ import shutil
 import subprocess
 import time
 
-from orchestra_emulator import paging, redis_clusters, storage_v1
+from orchestra_emulator import metrics, paging, redis_clusters, storage_v1
 from orchestra_emulator.clock import timestamp
 from orchestra_emulator.discovery import camel_case
 from orchestra_emulator.errors import RPC_CODES, ApiError, already_exists, failed_precondition, invalid_argument, not_found
@@ -65,6 +66,13 @@ _MASK_ALIASES = {"redisConfig": "redisConfigs"}
 _INSTANCE_ID = re.compile(r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$")
 _GCS_URI = re.compile(r"^gs://([^/]+)/(.+)$")
 _TRANSIENT = {CREATING: READY, UPDATING: READY, IMPORTING: READY}
+# Memorystore's metrics (https://cloud.google.com/monitoring/api/metrics_gcp, redis), GAUGE, sampled from every instance's
+# server every monitoring_sample_seconds on the redis_instance resource: project_id, region, instance_id (the instance's
+# full name, as a real timeSeries.list answer has it: tests/fixtures/google/monitoring_redis_time_series.json) and
+# node_id; metric label role.
+USAGE_RATIO = "redis.googleapis.com/stats/memory/usage_ratio"
+CONNECTED_CLIENTS = "redis.googleapis.com/clients/connected"
+RESOURCE_TYPE = "redis_instance"
 
 
 @register
@@ -77,6 +85,10 @@ class RedisV1(EmulatedApi):
         self._store = shared.store
         self._servers = Servers(os.path.join(os.path.dirname(shared.store.path), "redis"))
         self._clusters = redis_clusters.Clusters(shared.store, os.path.join(os.path.dirname(shared.store.path), "redis-clusters"), self.operations)
+        self._metrics = shared.metrics
+        self._metrics.describe(USAGE_RATIO, "GAUGE", "DOUBLE", "")
+        self._metrics.describe(CONNECTED_CLIENTS, "GAUGE", "INT64", "1")
+        self._sampler = metrics.Every("memorystore-metrics", lambda: metrics.sample_seconds(self._store), self._sample)
         prefix = "redis.projects.locations."
         self.handlers = {
             prefix + "instances.create": (self.create, "instance"),
@@ -98,10 +110,30 @@ class RedisV1(EmulatedApi):
             for name, entry in _instances(data).items():
                 entry["instance"]["port"] = self._servers.start(name, entry["instance"], entry["authString"], entry["instance"]["port"])
         self._clusters.restore()
+        self._sampler.start()
 
     def close(self):
+        self._sampler.stop()
         self._servers.stop_all()
         self._clusters.close()
+
+    def _sample(self):
+        """Write each instance's memory usage ratio (used_memory / maxmemory) and connected clients (without the
+        sampler's own connection), read from its server's INFO; an instance whose server does not answer (importing,
+        deleting) is skipped."""
+        with self._store.lock:
+            names = [name for name, entry in _instances(self._store.data).items() if entry["instance"]["state"] != DELETING]
+        for name in names:
+            try:
+                info = self._servers.info(name)
+            except (OSError, RedisError, KeyError):
+                continue
+            project, region, _instance_id = name.split("/")[1::2]
+            resource = {"project_id": project, "region": region, "instance_id": name, "node_id": "node-0"}
+            role = {"role": "primary"}
+            if int(info["maxmemory"]):
+                self._metrics.write(USAGE_RATIO, role, RESOURCE_TYPE, resource, int(info["used_memory"]) / int(info["maxmemory"]))
+            self._metrics.write(CONNECTED_CLIENTS, role, RESOURCE_TYPE, resource, int(info["connected_clients"]) - 1)
 
     def create(self, request):
         instance_id = request.query.get("instanceId", "")
@@ -120,6 +152,7 @@ class RedisV1(EmulatedApi):
             instance["port"] = self._servers.start(name, instance, auth)
             instance = _filled(instance)
             instances[name] = {"instance": instance, "settleAt": done_time(data), "authString": auth}
+            self._sampler.start()
             return self._operation(data, name, "create", typed(f"{PACKAGE}.Instance", {**instance, "state": READY}))
 
     def get(self, request):
@@ -259,6 +292,12 @@ class Servers:
             for key, value in settings.items():
                 connection.command("CONFIG", "SET", key, value)
         self._auth[name] = auth
+
+    def info(self, name):
+        """The fields of the server's INFO ({name: text})."""
+        with self._connect(name) as connection:
+            text = connection.command("INFO").decode()
+        return dict(line.split(":", 1) for line in text.splitlines() if ":" in line and not line.startswith("#"))
 
     def save(self, name):
         """SAVE, and the RDB file's bytes. SAVE blocks the server while it writes: seconds for a few hundred MB (its LZF

@@ -1,5 +1,6 @@
 """Cloud Run Admin API v2 (run.v2.json): services, revisions, their operations and IAM policies, the
-service URLs, and the request metrics those URLs write to the metrics sink.
+service URLs, the request metrics those URLs write to the metrics sink and the instance counts sampled for the
+revisions that serve.
 
 Resources are stored as Google returns them, under state["resources"]["run.v2"]:
 {"services": {name: Service}, "revisions": {name: Revision}, "rollouts": {service name: Rollout},
@@ -29,7 +30,7 @@ import string
 import time
 import uuid
 
-from orchestra_emulator import paging, secretmanager_v1, serving, traffic
+from orchestra_emulator import metrics, paging, secretmanager_v1, serving, traffic
 from orchestra_emulator.errors import (
     RPC_CODES,
     ApiError,
@@ -97,9 +98,12 @@ _FORBIDDEN = "Your client does not have permission to get URL {path} from this s
 INVOKER = "roles/run.invoker"
 
 # Cloud Run's request metrics (https://cloud.google.com/monitoring/api/metrics_gcp#gcp-run), written to the
-# metrics sink for every request a service URL answers, on the cloud_run_revision resource.
+# metrics sink for every request a service URL answers, on the cloud_run_revision resource; and its instance count
+# (GAUGE, INT64, "Number of container instances that exist, broken down by state", metric label state: active or idle),
+# sampled every monitoring_sample_seconds for every revision that serves.
 REQUEST_COUNT = "run.googleapis.com/request_count"
 REQUEST_LATENCIES = "run.googleapis.com/request_latencies"
+INSTANCE_COUNT = "run.googleapis.com/container/instance_count"
 RESOURCE_TYPE = "cloud_run_revision"
 
 
@@ -118,7 +122,10 @@ class CloudRunV2(EmulatedApi):
         self._metrics = shared.metrics
         self._metrics.describe(REQUEST_COUNT, "DELTA", "INT64", "1")
         self._metrics.describe(REQUEST_LATENCIES, "DELTA", "DISTRIBUTION", "ms")
+        self._metrics.describe(INSTANCE_COUNT, "GAUGE", "INT64", "1")
         self._answered = {}  # revision id -> requests answered, for the share of failures
+        self._sampled = {}  # revision id -> requests answered when instances were last sampled
+        self._sampler = metrics.Every("cloud-run-instances", lambda: metrics.sample_seconds(self._store), self._sample_instances)
         self._listeners = serving.Listeners(self.respond)
         # Template fields that a Revision also has (containers, scaling, timeout, labels, ...).
         self._revision_fields = set(self.api.schemas["GoogleCloudRunV2Revision"]["properties"])
@@ -337,11 +344,14 @@ class CloudRunV2(EmulatedApi):
         tags = [status["tag"] for status in service["trafficStatuses"] if status.get("tag")]
         self._listeners.ensure(ports, service["name"], [""] + tags)
         _set_urls(service, ports)
+        self._sampler.start()
 
     def close(self):
         """Stop serving every service URL (the state keeps their ports) and forget how much they answered."""
         self._listeners.close_all()
+        self._sampler.stop()
         self._answered.clear()
+        self._sampled.clear()
 
     def restore(self):
         """Bind the listeners of a loaded state again (ports may change if taken)."""
@@ -349,6 +359,24 @@ class CloudRunV2(EmulatedApi):
             self._listeners.restore(_listeners(data))
             for name, ports in _listeners(data).items():
                 _set_urls(_services(data)[name], ports)
+        self._sampler.start()
+
+    def _sample_instances(self):
+        """Write the instance count of every revision that serves (one with traffic or a tag): the emulator answers a
+        revision's requests itself, as one instance, `active` when it answered a request since the last sample, else
+        `idle`."""
+        with self._store.lock:
+            data = self._settled()
+            serving = sorted({(name, _status_revision(service, status)) for name, service in _services(data).items()
+                              for status in service["trafficStatuses"] if status.get("percent") or status.get("tag")})
+            answered = dict(self._answered)
+        for service_name, revision_id in serving:
+            if revision_id:
+                active = int(answered.get(revision_id, 0) > self._sampled.get(revision_id, 0))
+                resource = _resource(service_name, revision_id)
+                self._metrics.write(INSTANCE_COUNT, {"state": "active"}, RESOURCE_TYPE, resource, active)
+                self._metrics.write(INSTANCE_COUNT, {"state": "idle"}, RESOURCE_TYPE, resource, 1 - active)
+        self._sampled = answered
 
     # -- revisions ------------------------------------------------------------------------
 
@@ -419,11 +447,9 @@ class CloudRunV2(EmulatedApi):
             "env_sha256": env_sha256,
             "tag": tag or None,
         })
-        project, location, service_id = service_name.split("/")[1::2]
         code = str(status)
         labels = {"response_code": code, "response_code_class": code[0] + "xx"}
-        resource = {"project_id": project, "service_name": service_id, "revision_name": revision_id, "location": location,
-                    "configuration_name": service_id}
+        resource = _resource(service_name, revision_id)
         self._metrics.write(REQUEST_COUNT, labels, RESOURCE_TYPE, resource, 1)
         self._metrics.write(REQUEST_LATENCIES, labels, RESOURCE_TYPE, resource, (time.monotonic() - started) * 1000.0)
         return status, payload, revision_id
@@ -612,6 +638,13 @@ def _set_urls(service, ports):
     for status in service["trafficStatuses"]:
         if status.get("tag"):
             status["uri"] = serving.url(ports[status["tag"]])
+
+
+def _resource(service_name, revision_id):
+    """The labels of a revision's cloud_run_revision monitored resource."""
+    project, location, service_id = service_name.split("/")[1::2]
+    return {"project_id": project, "service_name": service_id, "revision_name": revision_id, "location": location,
+            "configuration_name": service_id}
 
 
 def _status_revision(service, status):

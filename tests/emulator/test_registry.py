@@ -134,7 +134,7 @@ def test_a_registered_api_is_served_with_its_state_admin_settings_and_config(ser
     assert requests.post(endpoint + "/_emulator/sealed-secrets", json={"secret": "db"}).json() == {"sealed_secrets": ["db"]}
     config = requests.get(endpoint + "/_emulator/config").json()
     assert config == {"operation_seconds": 0, "monitoring_sample_seconds": 60, "monitoring_lag_seconds": 180, "secret_seconds": 5,
-                      "uptime_check_period_seconds": 0}
+                      "uptime_check_period_seconds": 0, "alert_evaluation_seconds": 60, "alert_duration_scale": 1}
     assert requests.post(endpoint + "/_emulator/config", json={"secret_seconds": 1}).json()["secret_seconds"] == 1
 
     requests.post(endpoint + "/_emulator/reset")
