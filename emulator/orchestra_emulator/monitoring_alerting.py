@@ -281,6 +281,9 @@ class Alerting:
     def list_checks(self, request):
         q = request.query
         items = self._listed("uptimeCheckConfigs", request.variables["projectsId"])
+        # Filtered as the policies and channels (https://cloud.google.com/monitoring/api/v3/sorting-and-filtering covers
+        # uptimeCheckConfigs.list's filter); totalSize counts the checks that match.
+        items = [c for c in items if _filtered(c, q.get("filter", ""))]
         page, token = paging.page(items, q.get("pageSize"), q.get("pageToken"))
         return {"uptimeCheckConfigs": [_masked_check(c) for c in page], "nextPageToken": token, "totalSize": len(items)}
 
