@@ -64,10 +64,11 @@ CHECKERS = {"USA": ("USA_OREGON", "USA_IOWA", "USA_VIRGINIA"), "EUROPE": ("EUROP
             "ASIA_PACIFIC": ("ASIA_PACIFIC",), "USA_OREGON": ("USA_OREGON",), "USA_IOWA": ("USA_IOWA",), "USA_VIRGINIA": ("USA_VIRGINIA",)}
 MIN_CHECKERS = 3
 STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx", "any")  # ResponseStatusCode.statusClass, STATUS_CLASS_2XX...
-# UpdateUptimeCheckConfigRequest: "The following fields can be updated: display_name, http_check, tcp_check, timeout,
-# content_matchers, and selected_regions." The others (the monitored resource, i.e. the host; the period; the user
-# labels) need a new check.
-UPTIME_UPDATABLE = ("displayName", "httpCheck", "timeout", "contentMatchers", "selectedRegions")
+# What an update may change. UpdateUptimeCheckConfigRequest names "display_name, http_check, tcp_check, timeout,
+# content_matchers, and selected_regions", a list older than user labels; Google's Terraform provider also updates the
+# period and the user labels in place, and replaces a check whose monitored resource (the host) changes
+# (magic-modules mmv1/products/monitoring/UptimeCheckConfig.yaml: monitoredResource immutable, period and userLabels not).
+UPTIME_UPDATABLE = ("displayName", "httpCheck", "period", "timeout", "contentMatchers", "selectedRegions", "userLabels")
 PLOTS = ("LINE", "STACKED_AREA", "STACKED_BAR", "HEATMAP")  # DataSet.plotType
 LAYOUTS = ("gridLayout", "mosaicLayout", "rowLayout", "columnLayout")
 WIDGET_KINDS = ("chart", "alert", "text")
@@ -623,9 +624,9 @@ def manage_uptime_check(session):
     keys = sorted(want) if current is None else _uptime_changes(want, current)
     fixed = [key for key in keys if key not in UPTIME_UPDATABLE]
     if current is not None and fixed and not p["recreate"]:
-        raise GcpError("Cannot change the %s of %s in place: Google updates only its display name, HTTP check, timeout, content matcher "
-                       "and regions. Nothing was changed. Hint: set recreate=true to delete the check and create it again (its check_id "
-                       "changes: alert policies and charts on it must follow), or keep the live value (%s)."
+        raise GcpError("Cannot change the %s of %s in place: Google does not update the host a check requests. Nothing was changed. "
+                       "Hint: set recreate=true to delete the check and create it again (its check_id changes: alert policies and charts "
+                       "on it must follow), or keep the live value (%s)."
                        % (", ".join(_snake(k) for k in fixed), resource, "; ".join("%s: %s" % (_snake(k), current.get(k)) for k in fixed)))
     final = current
     if keys and session.check_mode:

@@ -16,9 +16,9 @@ description:
     returned RV(check_id).
   - Google assigns a check's ID. The module finds its check by O(display_name) and the user label C(orchestra_id) it
     sets on it (a slug of the display name); a check without that label is not the module's.
-  - Google updates only a check's display name, HTTP check (scheme, port, path, statuses), timeout, content matcher and
-    regions. Another host, period or set of user labels needs a new check, which has a new ID; the module refuses
-    such a change unless O(recreate=true).
+  - Google does not update the host a check requests (its monitored resource); another host needs a new check, which
+    has a new ID, and the module refuses such a change unless O(recreate=true). The rest (scheme, port, path,
+    statuses, period, timeout, content matcher, regions, labels) is updated in place.
   - The check is compared on the fields the module sets; a check changed elsewhere is brought back.
   - Every check runs before any call.
 author: AI Orchestra platform team (@ai-orchestra)
@@ -73,9 +73,8 @@ options:
     default: {}
   recreate:
     description:
-      - When the host, the period or the user labels differ from the live check's, which Google cannot update, delete
-        the check and create it again. Its RV(check_id) changes; alert policies and charts that filter on the old one
-        must follow.
+      - When the host differs from the live check's, which Google cannot update, delete the check and create it again.
+        Its RV(check_id) changes; alert policies and charts that filter on the old one must follow.
     type: bool
     default: false
 """

@@ -285,6 +285,9 @@ def test_uptime_checks_probe_a_cloud_run_service(emulator, services, v3):
     assert passed == {**{(up, location): {True} for location in locations}, **{(down, location): {False} for location in locations}}
     assert {s["resource"]["type"] for s in series} == {"uptime_url"}
     assert series[0]["resource"]["labels"] == {"project_id": "demo", "host": url.hostname}
+    recorded = fixture("monitoring_uptime_check_passed_series.json")["response"]["timeSeries"][0]
+    assert sorted(series[0]["metric"]["labels"]) == sorted(recorded["metric"]["labels"])
+    assert series[0]["metric"]["labels"]["checked_resource_id"] == url.hostname
     assert {s["metricKind"] + " " + s["valueType"] for s in series} == {"GAUGE BOOL"}
     latency = v3.timeSeries().list(name=PROJECT, filter=f'metric.type = "monitoring.googleapis.com/uptime_check/request_latency" '
                                                         f'AND metric.labels.check_id = "{up}"', **window).execute()["timeSeries"]

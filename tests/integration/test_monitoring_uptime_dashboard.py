@@ -114,19 +114,22 @@ def test_an_uptime_check_is_created_probes_kept_and_deleted(emulated, healthy_ur
     assert (stored["httpCheck"]["path"], stored["period"], stored["timeout"], stored["userLabels"]) == \
         ("/healthz", "60s", "2s", {"env": "prod", "orchestra_id": "orchestra-prod"})
 
-    # Changed behind the module's back: brought back by an update in place (the same check). Then a new host, which
-    # Google cannot update: refused, unless recreate; and the check goes.
+    # Changed behind the module's back: brought back by an update in place (the same check), as are a new period and
+    # labels. Then a new host, which Google cannot update: refused, unless recreate; and the check goes.
     api.uptimeCheckConfigs().patch(name=stored["name"], updateMask="timeout,http_check", body={
         "timeout": "30s", "httpCheck": dict(stored["httpCheck"], path="/other")}).execute()
-    moved = {**check, "url": healthy_url.replace("127.0.0.1", "localhost")}
+    relabelled = {**check, "period": "5m", "user_labels": {"env": "staging"}}
+    moved = {**relabelled, "url": healthy_url.replace("127.0.0.1", "localhost")}
     before = len(emulated.emulator.log())
     play = emulated.run([dict(name="drift", **task("uptime_check", **check)), dict(name="again", **task("uptime_check", **check)),
+                         dict(name="relabelled", **task("uptime_check", **relabelled)),
                          dict(name="moved", ignore_errors=True, **task("uptime_check", **moved)),
                          dict(name="recreated", **task("uptime_check", recreate=True, **moved)),
                          dict(name="gone", **task("uptime_check", display_name=check["display_name"], state="absent")),
                          dict(name="gone again", **task("uptime_check", display_name=check["display_name"], state="absent"))])
     assert play.task("drift")["changed_options"] == ["http_check", "timeout"] and play.task("drift")["check_id"] == check_id
     assert not play.task("again")["changed"]
+    assert (play.task("relabelled")["changed_options"], play.task("relabelled")["check_id"]) == (["period", "user_labels"], check_id)
     refused = play.task("moved")
     assert refused["_failed"] and "Cannot change the monitored_resource of uptime check 'Orchestra prod' in place" in refused["msg"]
     assert "recreate=true" in refused["msg"]
@@ -135,7 +138,7 @@ def test_an_uptime_check_is_created_probes_kept_and_deleted(emulated, healthy_ur
     assert recreated["uptime_check"]["monitoredResource"]["labels"]["host"] == "localhost"
     assert [play.task(n)["changed"] for n in ("gone", "gone again")] == [True, False]
     calls = [(c["method"], c["path"].rsplit("/", 1)[-1]) for c in emulated.emulator.log()[before:]]
-    assert calls == [("PATCH", check_id), ("DELETE", check_id), ("POST", "uptimeCheckConfigs"), ("DELETE", recreated["check_id"])]
+    assert calls == [("PATCH", check_id), ("PATCH", check_id), ("DELETE", check_id), ("POST", "uptimeCheckConfigs"), ("DELETE", recreated["check_id"])]
     assert api.uptimeCheckConfigs().list(parent=PROJECT).execute().get("uptimeCheckConfigs", []) == []
     # check_id is the metric label of the check's series: the probes of the healthy URL passed from USA's three checkers
     # (the series outlive the check).
