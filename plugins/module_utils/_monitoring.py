@@ -20,7 +20,7 @@ import math
 import re
 from urllib.parse import urlsplit
 
-from ._gcp import GcpError, invalid, label_problems, short_name
+from ._gcp import GcpError, given_fields_same, invalid, label_problems, short_name
 
 MONITORING_LIBRARIES = (("google-api-python-client", "googleapiclient"),)
 
@@ -221,23 +221,6 @@ def _changed(want, have):
 
 def _snake(key):
     return re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), key)
-
-
-def _given_same(want, have):
-    """Whether ``have`` (a resource as Google returns it) holds every field of ``want``, at any depth: the fields ``want``
-    does not name are Google's (an etag, the defaults it fills in), and a zero value (false, 0, "", [], {}) matches an
-    unset field, as proto3 reads them (Google drops them). Lists match item by item."""
-    if want is None:
-        return True
-    if isinstance(want, (dict, list)) and want and not isinstance(have, type(want)):
-        return False
-    if isinstance(want, dict) and want:
-        return all(_given_same(value, have.get(key)) for key, value in want.items())
-    if isinstance(want, list) and want:
-        return len(want) == len(have) and all(_given_same(w, h) for w, h in zip(want, have))
-    if not want:
-        return not have
-    return want == have
 
 
 def _read(session, resource, request):
@@ -599,7 +582,7 @@ def _uptime_check(p, project):
 def _uptime_changes(want, have):
     """The fields of ``want`` that ``have`` holds otherwise: the user labels whole, the others as given."""
     return sorted(key for key, value in want.items()
-                  if not (value == dict(have.get(key) or {}) if key == "userLabels" else _given_same(value, have.get(key))))
+                  if not (value == dict(have.get(key) or {}) if key == "userLabels" else given_fields_same(value, have.get(key))))
 
 
 def _fields(resource, keys):
@@ -713,7 +696,7 @@ def manage_dashboard(session):
     want = {"displayName": p["display_name"], "gridLayout": {"columns": str(p["columns"]), "widgets": [_widget(w, policies) for w in p["widgets"]]}}
 
     def build(current):
-        keys = sorted(want) if current is None else [key for key in sorted(want) if not _given_same(want[key], current.get(key))]
+        keys = sorted(want) if current is None else [key for key in sorted(want) if not given_fields_same(want[key], current.get(key))]
         if not keys:
             return None, keys
         # The dashboard is replaced whole: what else it holds is kept (labels, filters), but another layout.

@@ -11,8 +11,8 @@ import pathlib
 
 import pytest
 
-from ansible_collections.orchestra.gcp.plugins.module_utils._gcp import GcpError
-from ansible_collections.orchestra.gcp.plugins.module_utils._monitoring import (CHART_SPEC, UPTIME_SPEC, WIDGET_SPEC, _given_same, _uptime_changes,
+from ansible_collections.orchestra.gcp.plugins.module_utils._gcp import GcpError, given_fields_same
+from ansible_collections.orchestra.gcp.plugins.module_utils._monitoring import (CHART_SPEC, UPTIME_SPEC, WIDGET_SPEC, _uptime_changes,
                                                                                 _uptime_check, _url, _widget, dashboard_name,
                                                                                 validate_dashboard_params, validate_uptime_params)
 
@@ -77,14 +77,14 @@ def test_a_check_compares_equal_to_what_google_answers():
     assert _uptime_changes(want, dict(answer, httpCheck=dict(answer["httpCheck"], useSsl=True))) == ["httpCheck"]
 
 
-def test_given_same_reads_as_proto3():
-    assert _given_same({"a": {"b": 1}, "c": False, "d": [], "e": ""}, {"a": {"b": 1, "google": "default"}, "etag": "x"})
-    assert not _given_same({"a": {"b": 1}}, {"a": {"b": 2}})
-    assert not _given_same({"c": False}, {"c": True})
-    assert not _given_same({"d": []}, {"d": [{"value": 1}]})
-    assert not _given_same({"d": [{"v": 1}]}, {"d": [{"v": 1}, {"v": 2}]})
-    assert _given_same({"value": 0.0}, {}) and _given_same({"columns": "2"}, {"columns": "2"})
-    assert not _given_same({"a": {"b": 1}}, {})
+def test_given_fields_same_reads_as_proto3():
+    assert given_fields_same({"a": {"b": 1}, "c": False, "d": [], "e": ""}, {"a": {"b": 1, "google": "default"}, "etag": "x"})
+    assert not given_fields_same({"a": {"b": 1}}, {"a": {"b": 2}})
+    assert not given_fields_same({"c": False}, {"c": True})
+    assert not given_fields_same({"d": []}, {"d": [{"value": 1}]})
+    assert not given_fields_same({"d": [{"v": 1}]}, {"d": [{"v": 1}, {"v": 2}]})
+    assert given_fields_same({"value": 0.0}, {}) and given_fields_same({"columns": "2"}, {"columns": "2"})
+    assert not given_fields_same({"a": {"b": 1}}, {})
 
 
 def test_a_chart_compares_equal_to_the_recorded_one():
@@ -92,11 +92,11 @@ def test_a_chart_compares_equal_to_the_recorded_one():
     written = _widget(widget(title="Widget 1", chart=chart(filter='metric.type="agent.googleapis.com/nginx/connections/accepted_count"',
                                                            aligner="ALIGN_RATE")), {})
     assert written["xyChart"]["dataSets"][0]["timeSeriesQuery"]["timeSeriesFilter"]["aggregation"] == {"perSeriesAligner": "ALIGN_RATE"}
-    assert _given_same(written, recorded_widget), "Google's targetAxis, yAxis scale and other defaults do not count"
-    assert not _given_same(_widget(widget(title="Widget 1", chart=chart(plot="STACKED_BAR", aligner="ALIGN_RATE")), {}), recorded_widget)
+    assert given_fields_same(written, recorded_widget), "Google's targetAxis, yAxis scale and other defaults do not count"
+    assert not given_fields_same(_widget(widget(title="Widget 1", chart=chart(plot="STACKED_BAR", aligner="ALIGN_RATE")), {}), recorded_widget)
     with_line = _widget(widget(title="Widget 1", chart=chart(filter='metric.type="agent.googleapis.com/nginx/connections/accepted_count"',
                                                              aligner="ALIGN_RATE", thresholds=[5])), {})
-    assert with_line["xyChart"]["thresholds"] == [{"value": 5.0}] and not _given_same(with_line, recorded_widget)
+    assert with_line["xyChart"]["thresholds"] == [{"value": 5.0}] and not given_fields_same(with_line, recorded_widget)
 
 
 def test_widgets_of_each_kind():
