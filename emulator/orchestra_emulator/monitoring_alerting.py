@@ -25,7 +25,8 @@ The prober: every enabled (not `disabled`) uptime check with an `httpCheck` on a
 once per `period` (or every `uptime_check_period_seconds` when that admin config is above 0): one request, whose
 outcome is written for every checker location of its regions (all six regions when none is selected) as the points
 of `monitoring.googleapis.com/uptime_check/check_passed` (GAUGE BOOL) and `uptime_check/request_latency` (GAUGE
-DOUBLE, ms), with metric labels check_id and checker_location on the `uptime_url` resource (project_id, host).
+DOUBLE, ms), with metric labels check_id, checked_resource_id (the host) and checker_location on the `uptime_url`
+resource (project_id, host), as recorded (tests/fixtures/google/monitoring_uptime_check_passed_series.json).
 The prober is one thread that probes one check at a time; it runs once a state is loaded or a check is created or
 patched, and ends before a reset or a stop (an outcome that arrives after that is not written).
 """
@@ -59,8 +60,8 @@ MIN_CHECKERS = 3
 # Checker locations by region: "The uptime-check region USA includes the USA_OREGON, USA_IOWA, and USA_VIRGINIA regions.
 # Each of the USA_* regions has one checker [...] The other uptime-check regions, EUROPE, SOUTH_AMERICA, and ASIA_PACIFIC,
 # each have one checker." (https://cloud.google.com/monitoring/uptime-checks/introduction). The names are the
-# checker_location values alert policies filter on (eur-belgium, apac-singapore seen in users' policies; the others
-# the emulator's).
+# checker_location values of recorded check_passed series (tests/fixtures/google/monitoring_uptime_check_passed_series.json
+# and its source, which holds all six).
 LOCATIONS = {
     "USA": ("usa-oregon", "usa-iowa", "usa-virginia"),
     "USA_OREGON": ("usa-oregon",),
@@ -284,6 +285,9 @@ class Alerting:
     def list_checks(self, request):
         q = request.query
         items = self._listed("uptimeCheckConfigs", request.variables["projectsId"])
+        # Filtered as the policies and channels (https://cloud.google.com/monitoring/api/v3/sorting-and-filtering covers
+        # uptimeCheckConfigs.list's filter); totalSize counts the checks that match.
+        items = [c for c in items if _filtered(c, q.get("filter", ""))]
         page, token = paging.page(items, q.get("pageSize"), q.get("pageToken"))
         return {"uptimeCheckConfigs": [_masked_check(c) for c in page], "nextPageToken": token, "totalSize": len(items)}
 
@@ -398,7 +402,7 @@ class Alerting:
         if stop.is_set():  # a reset or a stop came while the request was out: its outcome is not written
             return
         for location in _locations(check.get("selectedRegions")):
-            metric_labels = {"check_id": check_id, "checker_location": location}
+            metric_labels = {"check_id": check_id, "checked_resource_id": resource["host"], "checker_location": location}
             self._metrics.write(CHECK_PASSED, metric_labels, "uptime_url", resource, passed, at=started)
             self._metrics.write(REQUEST_LATENCY, metric_labels, "uptime_url", resource, latency, at=started)
 

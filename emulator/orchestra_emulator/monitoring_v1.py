@@ -8,8 +8,9 @@ changes on every patch. A patch replaces the dashboard (the method takes no upda
 read: without one it is Google's 400 "Update Dashboard should specify a non empty etag." (a real answer,
 tests/fixtures/google/monitoring_dashboard_patch_without_etag.json); with another it is 409 ABORTED, the status
 https://google.aip.dev/154 gives an etag mismatch (the words are the emulator's). `displayName` is required and at
-most one layout (grid, mosaic, row, column) is allowed. Widgets are stored as sent: defaults Google fills in inside
-charts (a dataset's targetAxis, an axis' scale) are not added.
+most one layout (grid, mosaic, row, column) is allowed. Widgets are stored as sent, with the defaults the recording
+shows Google filling in inside an xyChart: each dataset's `targetAxis` Y1, and the `scale` LINEAR of a `yAxis` that
+has none (whether Google adds a yAxis that was not sent is not known: the emulator does not).
 """
 
 import copy
@@ -101,9 +102,24 @@ def _dashboard(sent, name):
     if sum(1 for layout in LAYOUTS if layout in dashboard) > 1:
         raise invalid_argument("A dashboard has at most one layout: grid_layout, mosaic_layout, row_layout or column_layout.",
                                field="dashboard.layout")
+    for chart in _xy_charts(dashboard):
+        for data_set in chart.get("dataSets", []):
+            data_set.setdefault("targetAxis", "Y1")
+        if "yAxis" in chart:
+            chart["yAxis"].setdefault("scale", "LINEAR")
     dashboard["name"] = name
     dashboard["etag"] = hashlib.md5(json.dumps([dashboard, uuid.uuid4().hex], sort_keys=True).encode()).hexdigest()
     return dashboard
+
+
+def _xy_charts(dashboard):
+    """The xyCharts of a dashboard's widgets, whatever its layout (a mosaic's tiles, a row's or column's widgets)."""
+    layout = next((dashboard[key] for key in LAYOUTS if key in dashboard), {})
+    widgets = list(layout.get("widgets", [])) + [tile.get("widget", {}) for tile in layout.get("tiles", [])]
+    for parts in (layout.get("rows"), layout.get("columns")):  # a grid's columns is a number
+        if isinstance(parts, list):
+            widgets += [widget for part in parts for widget in part.get("widgets", [])]
+    return [widget["xyChart"] for widget in widgets if "xyChart" in widget]
 
 
 def _dashboards(data):

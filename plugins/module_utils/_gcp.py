@@ -336,6 +336,24 @@ def given_keys_same(want, have):
     return have is not None and all(value is None or have.get(key) == value for key, value in want.items())
 
 
+def given_fields_same(want, have):
+    """``given_keys_same`` at any depth, for resources read as JSON (google-api-python-client): whether ``have`` holds
+    every field of ``want``. The fields ``want`` does not name are Google's (an etag, the defaults it fills in); a zero
+    value (false, 0, "", [], {}) matches an unset field, as proto3 reads them (Google drops them); lists match item by
+    item."""
+    if want is None:
+        return True
+    if isinstance(want, (dict, list)) and want and not isinstance(have, type(want)):
+        return False
+    if isinstance(want, dict) and want:
+        return all(given_fields_same(value, have.get(key)) for key, value in want.items())
+    if isinstance(want, list) and want:
+        return len(want) == len(have) and all(given_fields_same(w, h) for w, h in zip(want, have))
+    if not want:
+        return not have
+    return want == have
+
+
 def argument_spec(options):
     return {name: option.spec for name, option in options.items()}
 

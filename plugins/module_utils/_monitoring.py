@@ -1,16 +1,17 @@
 # -*- coding: utf-8 -*-
 # Copyright: orchestra.gcp contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Cloud Monitoring: the logic behind the monitoring_notification_channel, monitoring_alert_policy and monitoring_time_series
-modules.
+"""Cloud Monitoring: the logic behind the monitoring_notification_channel, monitoring_alert_policy, monitoring_uptime_check,
+monitoring_dashboard, monitoring_time_series and monitoring_alert_info modules.
 
-PRIVATE to this collection. Cloud Monitoring's client library speaks gRPC only, so the v3 API is called over REST
-through google-api-python-client (``Session.discovery``), as the canary analysis does.
+PRIVATE to this collection. Cloud Monitoring's client library speaks gRPC only, so the v3 API (and v1 for dashboards)
+is called over REST through google-api-python-client (``Session.discovery``), as the canary analysis does.
 
-Google assigns the IDs of notification channels and alert policies, so a task cannot name one. A resource is found
-by its display name and the user label ``orchestra_id`` the modules set on it (a slug of the display name): the list
-is filtered on the label, then on the exact display name. A resource created elsewhere, without the label, is not
-this module's: a second one is created beside it.
+Google assigns the IDs of notification channels, alert policies and uptime checks, so a task cannot name one. A
+resource is found by its display name and the user label ``orchestra_id`` the modules set on it (a slug of the
+display name): the list is filtered on the label, then on the exact display name. A resource created elsewhere,
+without the label, is not this module's: a second one is created beside it. A dashboard may be named by its caller:
+its ID is that slug, so it is read by name.
 
 A time series point (``monitoring_time_series``) is no resource: each run writes one, a GAUGE point of a user-defined
 metric at the time of the run, and Google creates the metric's descriptor on the first write.
@@ -22,8 +23,9 @@ import datetime
 import math
 import re
 import time
+from urllib.parse import urlsplit
 
-from ._gcp import GcpError, epoch, invalid, label_problems, rfc3339
+from ._gcp import GcpError, epoch, given_fields_same, invalid, label_problems, rfc3339, short_name
 
 MONITORING_LIBRARIES = (("google-api-python-client", "googleapiclient"),)
 
@@ -55,19 +57,39 @@ ALIGNERS = ("ALIGN_NONE", "ALIGN_DELTA", "ALIGN_RATE", "ALIGN_INTERPOLATE", "ALI
 REDUCERS = ("REDUCE_NONE", "REDUCE_MEAN", "REDUCE_MIN", "REDUCE_MAX", "REDUCE_SUM", "REDUCE_STDDEV", "REDUCE_COUNT", "REDUCE_COUNT_TRUE",
             "REDUCE_COUNT_FALSE", "REDUCE_FRACTION_TRUE", "REDUCE_PERCENTILE_99", "REDUCE_PERCENTILE_95", "REDUCE_PERCENTILE_50",
             "REDUCE_PERCENTILE_05")
+# UptimeCheckConfig.period: "the only supported values are 60s (1 minute), 300s (5 minutes), 600s (10 minutes), and 900s
+# (15 minutes)"; timeout: "must be between 1 and 60 seconds".
+UPTIME_PERIODS = (60, 300, 600, 900)
+UPTIME_TIMEOUT = (1, 60)
+# The checker regions of selectedRegions and their checkers ("The uptime-check region USA includes the USA_OREGON, USA_IOWA,
+# and USA_VIRGINIA regions. Each of the USA_* regions has one checker [...] EUROPE, SOUTH_AMERICA, and ASIA_PACIFIC, each
+# have one checker", https://cloud.google.com/monitoring/uptime-checks/introduction); "If this field is specified, enough
+# regions must be provided to include a minimum of 3 locations."
+CHECKERS = {"USA": ("USA_OREGON", "USA_IOWA", "USA_VIRGINIA"), "EUROPE": ("EUROPE",), "SOUTH_AMERICA": ("SOUTH_AMERICA",),
+            "ASIA_PACIFIC": ("ASIA_PACIFIC",), "USA_OREGON": ("USA_OREGON",), "USA_IOWA": ("USA_IOWA",), "USA_VIRGINIA": ("USA_VIRGINIA",)}
+MIN_CHECKERS = 3
+STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx", "any")  # ResponseStatusCode.statusClass, STATUS_CLASS_2XX...
+# What an update may change. UpdateUptimeCheckConfigRequest names "display_name, http_check, tcp_check, timeout,
+# content_matchers, and selected_regions", a list older than user labels; Google's Terraform provider also updates the
+# period and the user labels in place, and replaces a check whose monitored resource (the host) changes
+# (magic-modules mmv1/products/monitoring/UptimeCheckConfig.yaml: monitoredResource immutable, period and userLabels not).
+UPTIME_UPDATABLE = ("displayName", "httpCheck", "period", "timeout", "contentMatchers", "selectedRegions", "userLabels")
+PLOTS = ("LINE", "STACKED_AREA", "STACKED_BAR", "HEATMAP")  # DataSet.plotType
+LAYOUTS = ("gridLayout", "mosaicLayout", "rowLayout", "columnLayout")
+WIDGET_KINDS = ("chart", "alert", "text")
 DURATION_RE = re.compile(r"^\s*(\d+)\s*(s|m|h)?\s*$")
 UNIT_SECONDS = {None: 1, "s": 1, "m": 60, "h": 3600}
 
 COMMON = dict(
     display_name=dict(type="str", required=True),
     state=dict(type="str", default="present", choices=["present", "absent"]),
-    enabled=dict(type="bool", default=True),
     user_labels=dict(type="dict", default={}),
 )
+ENABLED = dict(enabled=dict(type="bool", default=True))
 
 CHANNEL_SPEC = dict(
     argument_spec=dict(
-        COMMON,
+        COMMON, **ENABLED,
         type=dict(type="str"),
         description=dict(type="str", default=""),
         labels=dict(type="dict", default={}),
@@ -96,12 +118,54 @@ CONDITION_SPEC = dict(
 
 POLICY_SPEC = dict(
     argument_spec=dict(
-        COMMON,
+        COMMON, **ENABLED,
         combiner=dict(type="str", default="OR"),
         severity=dict(type="str"),
         conditions=dict(type="list", elements="dict", options=CONDITION_SPEC, default=[]),
         notification_channels=dict(type="list", elements="str", default=[]),
         documentation=dict(type="str"),
+    ),
+    libraries=MONITORING_LIBRARIES,
+)
+
+UPTIME_SPEC = dict(
+    argument_spec=dict(
+        COMMON,
+        url=dict(type="str"),
+        period=dict(type="raw", default="60s"),
+        timeout=dict(type="raw", default="10s"),
+        content_matcher=dict(type="str"),
+        accepted_status_classes=dict(type="list", elements="str", default=["2xx"]),
+        regions=dict(type="list", elements="str", default=[]),
+        recreate=dict(type="bool", default=False),
+    ),
+    required_if=[("state", "present", ("url",))],
+    libraries=MONITORING_LIBRARIES,
+)
+
+CHART_SPEC = dict(
+    filter=dict(type="str"),
+    aligner=dict(type="str"),
+    alignment_period=dict(type="raw"),
+    reducer=dict(type="str"),
+    group_by=dict(type="list", elements="str", default=[]),
+    plot=dict(type="str", default="LINE"),
+    thresholds=dict(type="list", elements="raw", default=[]),
+)
+
+WIDGET_SPEC = dict(
+    title=dict(type="str", required=True),
+    chart=dict(type="dict", options=CHART_SPEC),
+    alert=dict(type="str"),
+    text=dict(type="str"),
+)
+
+DASHBOARD_SPEC = dict(
+    argument_spec=dict(
+        display_name=COMMON["display_name"],
+        state=COMMON["state"],
+        columns=dict(type="int", default=2),
+        widgets=dict(type="list", elements="dict", options=WIDGET_SPEC, default=[]),
     ),
     libraries=MONITORING_LIBRARIES,
 )
@@ -115,12 +179,16 @@ def identity(display_name):
     return re.sub(r"[^a-z0-9_-]+", "-", display_name.lower()).strip("-")[:MAX_LABEL_VALUE]
 
 
+def _display_name_problems(display_name):
+    if not display_name.strip():
+        return ["display_name must not be empty"]
+    if not identity(display_name):
+        return ["display_name %r needs at least one letter or digit" % display_name]
+    return []
+
+
 def _common_problems(p):
-    problems = []
-    if not p["display_name"].strip():
-        problems.append("display_name must not be empty")
-    elif not identity(p["display_name"]):
-        problems.append("display_name %r needs at least one letter or digit" % p["display_name"])
+    problems = _display_name_problems(p["display_name"])
     if ID_LABEL in p["user_labels"]:
         problems.append("user label %r is the module's own (it finds the resource by it): leave it out" % ID_LABEL)
     problems += label_problems(p["user_labels"])
@@ -135,11 +203,12 @@ def _projects(session):
     return session.discovery("monitoring", "v3").projects()
 
 
-def _find(session, collection, key, what, display_name):
-    """The one resource of ``collection`` carrying this display name's orchestra_id label and this display name; None."""
+def _find(session, collection, key, what, display_name, parent="name"):
+    """The one resource of ``collection`` carrying this display name's orchestra_id label and this display name; None.
+    ``parent`` is the list method's parameter naming the project."""
     resource = "%s %r" % (what, display_name)
     found = session.execute_all("list", resource, lambda token: collection.list(
-        name="projects/%s" % session.project, filter="user_labels.%s = %s" % (ID_LABEL, _quoted(identity(display_name))), pageToken=token), key)
+        **{parent: "projects/%s" % session.project}, filter="user_labels.%s = %s" % (ID_LABEL, _quoted(identity(display_name))), pageToken=token), key)
     # Checked here too: the filter narrows the list, these are what make a resource the module's.
     found = [item for item in found if item.get("displayName") == display_name and (item.get("userLabels") or {}).get(ID_LABEL) == identity(display_name)]
     if len(found) > 1:
@@ -158,6 +227,16 @@ def _changed(want, have):
 
 def _snake(key):
     return re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), key)
+
+
+def _read(session, resource, request):
+    """The resource a get ``request`` reads; None when Google has none."""
+    try:
+        return session.execute("read", resource, request, idempotent=True)
+    except GcpError as e:
+        if e.status == "NOT_FOUND":
+            return None
+        raise
 
 
 # ---------------------------------------------------------------- notification channels
@@ -276,6 +355,42 @@ def _number(value):
     return number if math.isfinite(number) else None
 
 
+def _aggregation_problems(where, a, whole_minutes):
+    """What is wrong with the aligner, reducer, group_by and alignment_period of ``a`` (a condition, a chart). Alert
+    policies take whole minutes only; Aggregation.alignmentPeriod: "The value must be at least 60 seconds"."""
+    problems = []
+    if a["aligner"] is not None and a["aligner"] not in ALIGNERS:
+        problems.append("%s: aligner %r is none of Google's (%s)" % (where, a["aligner"], ", ".join(ALIGNERS)))
+    if a["reducer"] is not None and a["reducer"] not in REDUCERS:
+        problems.append("%s: reducer %r is none of Google's (%s)" % (where, a["reducer"], ", ".join(REDUCERS)))
+    if a["reducer"] not in (None, "REDUCE_NONE") and a["aligner"] in (None, "ALIGN_NONE"):
+        problems.append("%s: reducer %s needs an aligner other than ALIGN_NONE" % (where, a["reducer"]))
+    if a["group_by"] and a["reducer"] in (None, "REDUCE_NONE"):
+        problems.append("%s: group_by needs a reducer" % where)
+    if a["alignment_period"] is not None:
+        period = _seconds(a["alignment_period"])
+        if period is None or period < 60 or (whole_minutes and period % 60):
+            rule = "whole minutes, at least 60s" if whole_minutes else "at least 60s, like 60s or 5m"
+            problems.append("%s: alignment_period %r must be %s" % (where, a["alignment_period"], rule))
+    elif a["aligner"] not in (None, "ALIGN_NONE"):
+        problems.append("%s: aligner %s needs an alignment_period" % (where, a["aligner"]))
+    return problems
+
+
+def _aggregation(a):
+    """The Aggregation of a condition or a chart: only what is given."""
+    aggregation = {}
+    if a["alignment_period"] is not None:
+        aggregation["alignmentPeriod"] = "%ds" % _seconds(a["alignment_period"])
+    if a["aligner"] is not None:
+        aggregation["perSeriesAligner"] = a["aligner"]
+    if a["reducer"] is not None:
+        aggregation["crossSeriesReducer"] = a["reducer"]
+    if a["group_by"]:
+        aggregation["groupByFields"] = list(a["group_by"])
+    return aggregation
+
+
 def _condition_problems(i, c):
     where = "condition %d (%r)" % (i + 1, c["display_name"])
     problems = []
@@ -300,20 +415,7 @@ def _condition_problems(i, c):
                      if c[key] is not None]
     if c["denominator_filter"] is not None and not c["denominator_filter"].strip():
         problems.append("%s: denominator_filter must not be empty (leave it out for a plain threshold)" % where)
-    if c["aligner"] is not None and c["aligner"] not in ALIGNERS:
-        problems.append("%s: aligner %r is none of Google's (%s)" % (where, c["aligner"], ", ".join(ALIGNERS)))
-    if c["reducer"] is not None and c["reducer"] not in REDUCERS:
-        problems.append("%s: reducer %r is none of Google's (%s)" % (where, c["reducer"], ", ".join(REDUCERS)))
-    if c["reducer"] not in (None, "REDUCE_NONE") and c["aligner"] in (None, "ALIGN_NONE"):
-        problems.append("%s: reducer %s needs an aligner other than ALIGN_NONE" % (where, c["reducer"]))
-    if c["group_by"] and c["reducer"] in (None, "REDUCE_NONE"):
-        problems.append("%s: group_by needs a reducer" % where)
-    if c["alignment_period"] is not None:
-        period = _seconds(c["alignment_period"])
-        if period is None or period % 60 or period < 60:
-            problems.append("%s: alignment_period %r must be whole minutes, at least 60s" % (where, c["alignment_period"]))
-    elif c["aligner"] not in (None, "ALIGN_NONE"):
-        problems.append("%s: aligner %s needs an alignment_period" % (where, c["aligner"]))
+    problems += _aggregation_problems(where, c, whole_minutes=True)
     if c["trigger_count"] is not None and c["trigger_count"] < 1:
         problems.append("%s: trigger_count must be at least 1" % where)
     return problems
@@ -342,15 +444,7 @@ def _condition(c):
     body = dict(filter=c["filter"], duration="%ds" % _seconds(c["duration"]))
     if c["kind"] == "threshold":
         body.update(comparison=_comparison(c["comparison"]), thresholdValue=_number(c["threshold"]))
-    aggregation = {}
-    if c["alignment_period"] is not None:
-        aggregation["alignmentPeriod"] = "%ds" % _seconds(c["alignment_period"])
-    if c["aligner"] is not None:
-        aggregation["perSeriesAligner"] = c["aligner"]
-    if c["reducer"] is not None:
-        aggregation["crossSeriesReducer"] = c["reducer"]
-    if c["group_by"]:
-        aggregation["groupByFields"] = list(c["group_by"])
+    aggregation = _aggregation(c)
     if aggregation:
         body["aggregations"] = [aggregation]
     if c["denominator_filter"]:  # a ratio: numerator and denominator aggregated alike, then divided series by series
@@ -376,28 +470,34 @@ def _policy_options(policy):
                 userLabels=dict(policy.get("userLabels") or {}), severity=policy.get("severity"))
 
 
-def resolve_channels(session, names):
-    """The resource names of the channels with these display names (any channel, the module's or not)."""
-    channels = _projects(session).notificationChannels()
-    resolved, missing = [], []
+def _resolve(session, key, what, user, names):
+    """{display name: resource name} of the resources of ``key`` (notificationChannels, alertPolicies) with these display
+    names, the module's or not; ``user`` (the policy, the dashboard) is what names them."""
+    collection = getattr(_projects(session), key)()
+    resolved, missing = {}, []
     for name in names:
-        found = session.execute_all("list", "notification channel %r" % name, lambda token, name=name: channels.list(
-            name="projects/%s" % session.project, filter="display_name = %s" % _quoted(name), pageToken=token), "notificationChannels")
+        found = session.execute_all("list", "%s %r" % (what, name), lambda token, name=name: collection.list(
+            name="projects/%s" % session.project, filter="display_name = %s" % _quoted(name), pageToken=token), key)
         found = [c for c in found if c.get("displayName") == name]
         if len(found) > 1:
-            raise GcpError("%d notification channels are named %r (%s): the policy cannot tell which to use. Nothing was changed."
-                           % (len(found), name, ", ".join(sorted(c["name"] for c in found))))
+            raise GcpError("%d %ss are named %r (%s): the %s cannot tell which to use. Nothing was changed."
+                           % (len(found), what, name, ", ".join(sorted(c["name"] for c in found)), user))
         if found:
-            resolved.append(found[0]["name"])
+            resolved[name] = found[0]["name"]
         else:
             missing.append(name)
     if missing and not session.check_mode:
-        raise GcpError("No notification channel is named %s. Nothing was changed. Hint: create it first "
-                       "(orchestra.gcp.monitoring_notification_channel)." % ", ".join(repr(m) for m in missing))
-    for name in missing:  # in check mode, a channel an earlier task would have created
-        session.warn("No notification channel is named %r yet; a run that is not in check mode fails unless it exists by then." % name)
-        resolved.append("projects/%s/notificationChannels/(%s)" % (session.project, name))
+        raise GcpError("No %s is named %s. Nothing was changed. Hint: create it first (orchestra.gcp.monitoring_%s)."
+                       % (what, ", ".join(repr(m) for m in missing), what.replace(" ", "_")))
+    for name in missing:  # in check mode, one an earlier task would have created
+        session.warn("No %s is named %r yet; a run that is not in check mode fails unless it exists by then." % (what, name))
+        resolved[name] = "projects/%s/%s/(%s)" % (session.project, key, name)
     return resolved
+
+
+def resolve_channels(session, names):
+    """The resource names of the channels with these display names (any channel, the module's or not)."""
+    return list(_resolve(session, "notificationChannels", "notification channel", "policy", names).values())
 
 
 def manage_policy(session):
@@ -634,3 +734,197 @@ def write_time_series(session):
         raise GcpError(e.msg.rsplit(" Hint: ", 1)[0] + " Hint: a series takes at most one point every 5 seconds: write less often, or tell "
                        "the writers apart with a metric label.", status=e.status)
     return dict(changed=True, time_series=series, diff=dict(before={}, after=series))
+
+
+# ---------------------------------------------------------------- uptime checks
+
+def _url(url):
+    """(host, port, path, https) of an http(s) URL (the port given, else the scheme's); None when it is not one."""
+    parts = urlsplit(str(url).strip())
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username is not None or parts.fragment:
+        return None
+    https = parts.scheme == "https"
+    return parts.hostname, port or (443 if https else 80), (parts.path or "/") + ("?" + parts.query if parts.query else ""), https
+
+
+def _regions(p):
+    return [str(region).upper() for region in p["regions"]]
+
+
+def validate_uptime_params(p):
+    resource = "uptime check %r" % p["display_name"]
+    problems = _common_problems(p)
+    if p["state"] == "present":
+        if _url(p["url"]) is None:
+            problems.append("url %r is not an http(s) URL like https://HOST[:PORT]/PATH (without a user or a #fragment)" % p["url"])
+        if _seconds(p["period"]) not in UPTIME_PERIODS:
+            problems.append("period %r is none of those Google allows: 60s, 5m, 10m or 15m" % p["period"])
+        timeout = _seconds(p["timeout"])
+        if timeout is None or not UPTIME_TIMEOUT[0] <= timeout <= UPTIME_TIMEOUT[1]:
+            problems.append("timeout %r must be from 1s to 60s" % p["timeout"])
+        if p["content_matcher"] == "":
+            problems.append("content_matcher must not be empty: leave it out to check the status only")
+        if not p["accepted_status_classes"]:
+            problems.append("accepted_status_classes must name at least one class, like 2xx")
+        problems += ["accepted status class %r is none of %s" % (c, ", ".join(STATUS_CLASSES)) for c in p["accepted_status_classes"]
+                     if str(c).lower() not in STATUS_CLASSES]
+        unknown = [region for region in _regions(p) if region not in CHECKERS]
+        problems += ["region %r is none of Google's checker regions (%s)" % (region, ", ".join(CHECKERS)) for region in unknown]
+        checkers = set(checker for region in _regions(p) for checker in CHECKERS.get(region, ()))
+        if p["regions"] and not unknown and len(checkers) < MIN_CHECKERS:
+            problems.append("regions %s hold %d checker(s): Google needs at least %d; add regions, or give none for all of them"
+                            % (", ".join(_regions(p)), len(checkers), MIN_CHECKERS))
+    if problems:
+        raise invalid(resource, problems)
+
+
+def _uptime_check(p, project):
+    """The check the task describes, as Google holds it."""
+    host, port, path, https = _url(p["url"])
+    http = dict(path=path, port=port, useSsl=https, validateSsl=https, requestMethod="GET",
+                acceptedResponseStatusCodes=[{"statusClass": "STATUS_CLASS_" + str(c).upper()} for c in p["accepted_status_classes"]])
+    return dict(displayName=p["display_name"], monitoredResource={"type": "uptime_url", "labels": {"host": host, "project_id": project}},
+                httpCheck=http, period="%ds" % _seconds(p["period"]), timeout="%ds" % _seconds(p["timeout"]),
+                contentMatchers=[{"content": p["content_matcher"], "matcher": "CONTAINS_STRING"}] if p["content_matcher"] else [],
+                selectedRegions=_regions(p), userLabels=_user_labels(p))
+
+
+def _uptime_changes(want, have):
+    """The fields of ``want`` that ``have`` holds otherwise: the user labels whole, the others as given."""
+    return sorted(key for key, value in want.items()
+                  if not (value == dict(have.get(key) or {}) if key == "userLabels" else given_fields_same(value, have.get(key))))
+
+
+def _fields(resource, keys):
+    """The fields ``keys`` of a resource, for a diff; {} for none."""
+    return {key: resource.get(key) for key in keys} if resource else {}
+
+
+def manage_uptime_check(session):
+    """monitoring_uptime_check: an HTTP(S) uptime check on a URL with the options given, or none."""
+    p = session.params
+    validate_uptime_params(p)
+    checks = _projects(session).uptimeCheckConfigs()
+    resource = "uptime check %r" % p["display_name"]
+    current = _find(session, checks, "uptimeCheckConfigs", "uptime check", p["display_name"], parent="parent")
+    if p["state"] == "absent":
+        if current is not None and not session.check_mode:
+            session.execute("delete", resource, checks.delete(name=current["name"]), idempotent=True)
+        return dict(changed=current is not None, uptime_check=None, check_id=None,
+                    diff=dict(before=current or {}, after={}))
+
+    want = _uptime_check(p, session.project)
+    keys = sorted(want) if current is None else _uptime_changes(want, current)
+    fixed = [key for key in keys if key not in UPTIME_UPDATABLE]
+    if current is not None and fixed and not p["recreate"]:
+        raise GcpError("Cannot change the %s of %s in place: Google does not update the host a check requests. Nothing was changed. "
+                       "Hint: set recreate=true to delete the check and create it again (its check_id changes: alert policies and charts "
+                       "on it must follow), or keep the live value (%s)."
+                       % (", ".join(_snake(k) for k in fixed), resource, "; ".join("%s: %s" % (_snake(k), current.get(k)) for k in fixed)))
+    final = current
+    if keys and session.check_mode:
+        final = dict(current or {}, **want)
+    elif current is None or fixed:
+        if current is not None:
+            session.execute("delete", resource, checks.delete(name=current["name"]), idempotent=True)
+        final = session.execute("create", resource, checks.create(parent="projects/%s" % session.project, body=want), idempotent=False)
+    elif keys:
+        final = session.execute("update", resource, checks.patch(name=current["name"], body={k: want[k] for k in keys},
+                                                                 updateMask=",".join(_snake(k) for k in keys)), idempotent=True)
+    return dict(changed=bool(keys), uptime_check=final, check_id=short_name(final.get("name")) or None,
+                changed_options=[_snake(k) for k in keys], diff=dict(before=_fields(current, want), after=_fields(final, want)))
+
+
+# ---------------------------------------------------------------- dashboards
+
+def _widget_problems(i, w):
+    where = "widget %d (%r)" % (i + 1, w["title"])
+    problems = [] if w["title"].strip() else ["widget %d needs a title" % (i + 1)]
+    kinds = [kind for kind in WIDGET_KINDS if w[kind] is not None]
+    if len(kinds) != 1:
+        problems.append("%s needs exactly one of chart, alert or text, not %s" % (where, " and ".join(kinds) or "none"))
+    chart = w["chart"]
+    if chart is not None:
+        if not (chart["filter"] or "").strip():
+            problems.append("%s: a chart needs a filter, like metric.type=\"run.googleapis.com/request_count\"" % where)
+        if chart["plot"] not in PLOTS:
+            problems.append("%s: plot %r is none of %s" % (where, chart["plot"], ", ".join(PLOTS)))
+        problems += ["%s: threshold %r is not a number" % (where, t) for t in chart["thresholds"] if _number(t) is None]
+        problems += _aggregation_problems(where, chart, whole_minutes=False)
+    if w["alert"] is not None and not w["alert"].strip():
+        problems.append("%s: alert must name an alert policy by its display name" % where)
+    if w["text"] is not None and not w["text"].strip():
+        problems.append("%s: text must not be empty" % where)
+    return problems
+
+
+def validate_dashboard_params(p):
+    resource = "dashboard %r" % p["display_name"]
+    problems = _display_name_problems(p["display_name"])
+    if p["state"] == "present":
+        if p["columns"] < 1:
+            problems.append("columns must be at least 1, not %d" % p["columns"])
+        for i, widget in enumerate(p["widgets"]):
+            problems += _widget_problems(i, widget)
+    if problems:
+        raise invalid(resource, problems)
+
+
+def _widget(w, policies):
+    """A widget of the grid: a chart (xyChart), an alert policy's chart (alertChart) or markdown (text)."""
+    if w["chart"] is not None:
+        c = w["chart"]
+        query = {"timeSeriesFilter": {"filter": c["filter"], "aggregation": _aggregation(c)}}
+        return {"title": w["title"], "xyChart": {"dataSets": [{"timeSeriesQuery": query, "plotType": c["plot"]}],
+                                                 "thresholds": [{"value": _number(t)} for t in c["thresholds"]]}}
+    if w["alert"] is not None:
+        return {"title": w["title"], "alertChart": {"name": policies[w["alert"]]}}
+    return {"title": w["title"], "text": {"content": w["text"], "format": "MARKDOWN"}}
+
+
+def dashboard_name(project, display_name):
+    """A dashboard's resource name: its ID is the slug of its display name, chosen by the module as Google allows."""
+    return "projects/%s/dashboards/%s" % (project, identity(display_name))
+
+
+def manage_dashboard(session):
+    """monitoring_dashboard: a dashboard of the widgets given, on a grid, or none. Compared on what the task gives (Google
+    fills in defaults); written with the etag read, read again once when another writer came between."""
+    p = session.params
+    validate_dashboard_params(p)
+    dashboards = session.discovery("monitoring", "v1").projects().dashboards()
+    name = dashboard_name(session.project, p["display_name"])
+    resource = "dashboard %r (%s)" % (p["display_name"], name)
+    if p["state"] == "absent":
+        current = _read(session, resource, dashboards.get(name=name))
+        if current is not None and not session.check_mode:
+            session.execute("delete", resource, dashboards.delete(name=name), idempotent=True)
+        return dict(changed=current is not None, dashboard=None, diff=dict(before=current or {}, after={}))
+
+    alerts = [w["alert"] for w in p["widgets"] if w["alert"] is not None]
+    policies = _resolve(session, "alertPolicies", "alert policy", "dashboard", list(dict.fromkeys(alerts)))
+    want = {"displayName": p["display_name"], "gridLayout": {"columns": str(p["columns"]), "widgets": [_widget(w, policies) for w in p["widgets"]]}}
+
+    def build(current):
+        keys = sorted(want) if current is None else [key for key in sorted(want) if not given_fields_same(want[key], current.get(key))]
+        if not keys:
+            return None, keys
+        # The dashboard is replaced whole: what else it holds is kept (labels, filters), but another layout.
+        return dict({k: v for k, v in (current or {}).items() if k not in LAYOUTS}, name=name, **want), keys
+
+    def write(current, body):
+        if current is None:  # a named create: a repeat finds it ALREADY_EXISTS
+            return session.execute("create", resource, dashboards.create(parent="projects/%s" % session.project, body=body), idempotent=True)
+        return session.execute("update", resource, dashboards.patch(name=name, body=body), idempotent=True)
+
+    # Another writer: a stale etag (ABORTED), or a create that lost to another (ALREADY_EXISTS); through
+    # google-api-python-client every 409 reads as ALREADY_EXISTS, whatever status its body names.
+    current, change, keys, written = session.read_modify_write(resource, lambda: _read(session, resource, dashboards.get(name=name)),
+                                                               build, write, conflicts=("ABORTED", "ALREADY_EXISTS"), attempts=2)
+    final = written or change or current
+    return dict(changed=bool(keys), dashboard=final, changed_options=[_snake(k) for k in keys],
+                diff=dict(before=_fields(current, want), after=_fields(final, want)))

@@ -230,6 +230,17 @@ def test_uptime_check_matches_google(emulator, v3):
                                                 .replace("${uptimeCheckConfigID}", check_id).replace("${projectId}", "demo")))
 
 
+def test_uptime_checks_list_filter_on_user_labels(v3):
+    def create(name, team):
+        return v3.uptimeCheckConfigs().create(parent=PROJECT, body={
+            "displayName": name, "timeout": "5s", "disabled": True, "userLabels": {"team": team},
+            "monitoredResource": {"type": "uptime_url", "labels": {"host": "example.com"}}, "httpCheck": {"path": "/"}}).execute()["name"]
+    web, _api = create("web", "front"), create("api", "back")
+    listed = v3.uptimeCheckConfigs().list(parent=PROJECT, filter='user_labels.team = "front"').execute()
+    assert ([c["name"] for c in listed["uptimeCheckConfigs"]], listed["totalSize"]) == ([web], 1)
+    assert len(v3.uptimeCheckConfigs().list(parent=PROJECT).execute()["uptimeCheckConfigs"]) == 2
+
+
 @pytest.mark.parametrize("change", [{"period": "120s"}, {"timeout": "61s"}, {"displayName": ""}, {"selectedRegions": ["EUROPE", "USA_IOWA"]}])
 def test_uptime_check_validation(v3, change):
     body = {**recorded_request(fixture("monitoring_uptime_check_config.json")["request"]), **change}
@@ -274,6 +285,9 @@ def test_uptime_checks_probe_a_cloud_run_service(emulator, services, v3):
     assert passed == {**{(up, location): {True} for location in locations}, **{(down, location): {False} for location in locations}}
     assert {s["resource"]["type"] for s in series} == {"uptime_url"}
     assert series[0]["resource"]["labels"] == {"project_id": "demo", "host": url.hostname}
+    recorded = fixture("monitoring_uptime_check_passed_series.json")["response"]["timeSeries"][0]
+    assert sorted(series[0]["metric"]["labels"]) == sorted(recorded["metric"]["labels"])
+    assert series[0]["metric"]["labels"]["checked_resource_id"] == url.hostname
     assert {s["metricKind"] + " " + s["valueType"] for s in series} == {"GAUGE BOOL"}
     latency = v3.timeSeries().list(name=PROJECT, filter=f'metric.type = "monitoring.googleapis.com/uptime_check/request_latency" '
                                                         f'AND metric.labels.check_id = "{up}"', **window).execute()["timeSeries"]
