@@ -462,9 +462,9 @@ def _policy_options(policy):
         return {}
     conditions = [{k: v for k, v in c.items() if k != "name"} for c in policy.get("conditions", [])]
     for condition in conditions:
-        for body in condition.values():
-            if isinstance(body, dict) and "thresholdValue" in body:
-                body["thresholdValue"] = float(body["thresholdValue"])
+        if "conditionThreshold" in condition:  # proto3: Google leaves a threshold of 0 out
+            condition["conditionThreshold"] = dict(condition["conditionThreshold"],
+                                                   thresholdValue=float(condition["conditionThreshold"].get("thresholdValue", 0)))
     return dict(combiner=policy.get("combiner"), enabled=policy.get("enabled", True), conditions=conditions,
                 notificationChannels=sorted(policy.get("notificationChannels", [])), documentation=policy.get("documentation"),
                 userLabels=dict(policy.get("userLabels") or {}), severity=policy.get("severity"))

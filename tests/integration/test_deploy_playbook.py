@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from urllib.parse import quote, urlparse
 from urllib.request import urlopen
 
@@ -15,6 +16,7 @@ import yaml
 from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import redis_v1
+from googleapiclient.discovery import build
 from orchestra_emulator.projects import project_number
 
 from conftest import REPO, routed
@@ -30,9 +32,13 @@ def recap(stdout):
 
 # What a first deploy changes besides the regions: the declared secret created, its first value added, the backups'
 # bucket created, the service accounts created, CI's workload identity pool, its GitHub provider and the deployer's
-# binding for it, the bindings applied (each a task of its own), and the Serverless VPC Access connector the local
-# service reaches Redis through created (its health check changes nothing).
-SETUP_CHANGES = 9
+# binding for it, the bindings applied, and the Serverless VPC Access connector the local service reaches Redis through
+# created (its health check changes nothing); then, once the regions rolled out, the environment's alerting: its
+# channel, its uptime checks, Secret Manager's Data Access audit logs turned on, the secret-read metrics, the alert
+# policies and the dashboard (each a task of its own).
+SETUP_CHANGES = 15
+ALERTS = ["5xx ratio", "p99 latency", "instances at their maximum", "uptime check failing", "Redis memory", "Redis connected clients",
+          "no recent verified Redis backup", "secret rotation overdue", "secret read by an undeclared principal"]
 # What a first deploy changes in each region: the Redis instance created, the service created, and its invoker binding.
 REGION_CHANGES = 3
 
@@ -58,7 +64,7 @@ def ansible_playbook(emulated, *args, playbook="deploy.yml", succeed=True):
     return sum(h["changed"] for h in hosts.values()), done.stdout
 
 
-def test_deploy_then_redeploy_changes_nothing(emulated):
+def test_deploy_then_redeploy_changes_nothing(emulated, tmp_path):
     changed, out = ansible_playbook(emulated, "--check")
     assert changed >= 1, out
     assert emulated.emulator.log() == []  # check mode: not one mutating call
@@ -109,6 +115,7 @@ def test_deploy_then_redeploy_changes_nothing(emulated):
         ("roles/run.invoker", ["serviceAccount:orchestra-deployer@%s.iam.gserviceaccount.com" % emulated.project])]
     answer = requests.get(service.uri, timeout=5).json()
     assert answer["service"] == "ai-orchestra" and answer["env_sha256"]["REDIS_PASSWORD"] == hashlib.sha256(first).hexdigest()
+    assert_alerting(emulated, service, runtime)
 
     # Redis backups: one taken and verified in a scratch instance, which is deleted after; none again within the hour.
     changed, out = ansible_playbook(emulated, playbook="playbooks/backup_redis.yml")
@@ -148,6 +155,57 @@ def test_deploy_then_redeploy_changes_nothing(emulated):
     assert changed == 2, out  # the backup, the change
     calls = [(c["method"], c["path"].rsplit("/", 1)[1]) for c in emulated.emulator.log()[mutations:] if "/instances/" in c["path"]]
     assert calls == [("POST", "orchestra-redis:export"), ("PATCH", "orchestra-redis")], calls
+
+    # An alert that must fire does: half the service's requests fail, the emulator's evaluation of the 5xx-ratio policy
+    # opens an alert, and the report draws it open.
+    emulated.emulator.admin("revision-behaviour", {"image": "*:1.0.0", "error_ratio": 0.5})
+    deadline, opened = time.time() + 60, []
+    while not opened and time.time() < deadline:
+        for _ in range(10):
+            requests.get(service.uri, timeout=5)
+        alerts = monitoring(emulated).alerts().list(parent="projects/" + emulated.project, filter='state = "OPEN"').execute()
+        opened = [a for a in alerts.get("alerts", []) if a["policy"]["displayName"] == "AI Orchestra local: 5xx ratio"]
+        time.sleep(1)
+    assert opened and opened[0]["resource"]["labels"]["service_name"] == "ai-orchestra", "the 5xx ratio alert did not open"
+    reports = tmp_path / "reports"
+    ansible_playbook(emulated, "-e", "monitoring_report_dir=%s" % reports, "-e", "window=1h", playbook="playbooks/monitoring_report.yml")
+    (page,) = reports.glob("monitoring-%s-*.html" % emulated.project)
+    row = r'<tr class="policy" data-state="(\w+)">\s*<td[^>]*>[^<]*</td>\s*<td><b>AI Orchestra local: ([^<]+)</b>'
+    rows = {name: state for state, name in re.findall(row, page.read_text())}
+    assert sorted(rows) == sorted(ALERTS) and rows["5xx ratio"] == "open", rows
+    assert "orchestra-dev@ai-orchestra.example" not in page.read_text() and "AI Orchestra local developers (email)" in page.read_text()
+
+
+def monitoring(emulated):
+    return build("monitoring", "v3", credentials=AnonymousCredentials(), static_discovery=True, cache_discovery=False,
+                 client_options={"api_endpoint": emulated.endpoint}).projects()
+
+
+def assert_alerting(emulated, service, runtime):
+    """The environment's alerting as the monitoring role made it, read with Google's REST clients."""
+    api, project = monitoring(emulated), "projects/" + emulated.project
+    policies = {p["displayName"]: p for p in api.alertPolicies().list(name=project).execute()["alertPolicies"]}
+    assert sorted(policies) == sorted("AI Orchestra local: " + name for name in ALERTS)
+    (channel,) = api.notificationChannels().list(name=project).execute()["notificationChannels"]
+    assert (channel["type"], channel["labels"]) == ("email", {"email_address": "orchestra-dev@ai-orchestra.example"})
+    assert all(p["notificationChannels"] == [channel["name"]] and p["userLabels"]["env"] == "local" for p in policies.values())
+    ratio = policies["AI Orchestra local: 5xx ratio"]["conditions"][0]["conditionThreshold"]
+    assert 'metric.label.response_code_class="5xx"' in ratio["filter"] and ratio["denominatorAggregations"] == ratio["aggregations"]
+    assert policies["AI Orchestra local: instances at their maximum"]["conditions"][0]["conditionThreshold"]["thresholdValue"] == 2
+    (check,) = api.uptimeCheckConfigs().list(parent=project).execute()["uptimeCheckConfigs"]
+    assert check["monitoredResource"]["labels"]["host"] == urlparse(service.uri).hostname
+    # Reads of the secret by anyone but the runtime account are counted apart, from the Data Access audit logs.
+    audit = live(emulated, "project", project)["auditConfigs"]
+    assert {"service": "secretmanager.googleapis.com", "auditLogConfigs": [{"logType": "DATA_READ"}]} in audit
+    logging = build("logging", "v2", credentials=AnonymousCredentials(), static_discovery=True, cache_discovery=False,
+                    client_options={"api_endpoint": emulated.endpoint}).projects().metrics()
+    undeclared = logging.get(metricName="%s/metrics/orchestra_secret_access_undeclared" % project).execute()
+    assert 'NOT protoPayload.authenticationInfo.principalEmail="%s"' % runtime in undeclared["filter"]
+    dashboard = build("monitoring", "v1", credentials=AnonymousCredentials(), static_discovery=True, cache_discovery=False,
+                      client_options={"api_endpoint": emulated.endpoint}).projects().dashboards().list(parent=project).execute()
+    (board,) = dashboard["dashboards"]
+    titles = [w["title"] for w in board["gridLayout"]["widgets"]]
+    assert board["displayName"] == "AI Orchestra local" and set(ALERTS) <= set(titles), titles
 
 
 def redis(emulated):

@@ -90,3 +90,11 @@ def test_the_redis_instance_input_is_the_modules_options_and_the_task_passes_the
 def test_the_backup_retention_input_is_the_retention_policy():
     declared = role_options("redis_backup")["redis_backup_retention"]["options"]
     assert {k: kind(v) for k, v in declared.items()} == {k: kind(v) for k, v in _retention.POLICY_SPEC.items()}
+
+
+def test_the_metrics_alerts_read_are_the_ones_backups_and_rotations_write():
+    monitoring = yaml.safe_load((ROOT / "roles" / "monitoring" / "vars" / "main.yml").read_text())
+    backup = yaml.safe_load((ROOT / "roles" / "redis_backup" / "defaults" / "main.yml").read_text())
+    (rotate,) = yaml.safe_load((ROOT / "playbooks" / "rotate_secrets.yml").read_text())
+    assert monitoring["monitoring_backup_age_metric"] == backup["redis_backup_age_metric"] == role_options("redis_backup")["redis_backup_age_metric"]["default"]
+    assert monitoring["monitoring_rotation_overdue_metric"] == rotate["vars"]["__rotate_overdue_metric"]

@@ -106,3 +106,9 @@ def test_an_alert_spans_the_part_of_the_window_it_was_open():
     closed = _alert_summary({"state": "CLOSED", "openTime": "2026-12-01T09:30:00.123456789Z", "closeTime": "2026-12-01T10:15:00Z"}, since, until)
     still = _alert_summary({"state": "OPEN", "openTime": "2026-12-01T10:50:00Z", "resource": {"labels": {"service_name": "a"}}}, since, until)
     assert (closed["span"], still["span"], still["resource_labels"]) == ([0, 900], [3000, 3600], {"service_name": "a"})
+
+
+def test_a_threshold_of_zero_google_leaves_out_is_no_difference():
+    written = _condition(condition(threshold=0))
+    live = dict(written, conditionThreshold={k: v for k, v in written["conditionThreshold"].items() if k != "thresholdValue"})
+    assert _policy_options({"conditions": [live]})["conditions"] == [written]
