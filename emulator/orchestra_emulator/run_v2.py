@@ -446,6 +446,7 @@ class CloudRunV2(EmulatedApi):
             "env": [variable["name"] for variable in container.get("env", [])],
             "env_sha256": env_sha256,
             "tag": tag or None,
+            "traceparent": _trace_context(headers),
         })
         code = str(status)
         labels = {"response_code": code, "response_code_class": code[0] + "xx"}
@@ -551,6 +552,16 @@ def _revision_failure(data, revision):
         message = _CONTAINER_FAILED.format(_short(revision["name"]))
         return Failure(message, message, "FAILED_PRECONDITION", "REVISION_FAILED")
     return None
+
+
+def _trace_context(headers):
+    """The W3C trace context Cloud Run hands the container: the caller's, else one it starts, not sampled
+    (https://cloud.google.com/run/docs/trace: Cloud Run propagates the trace context headers, and adds them to requests
+    that have none)."""
+    given = (headers or {}).get("traceparent")
+    if given and re.fullmatch(r"00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}", given):
+        return given
+    return "00-%032x-%016x-00" % (random.getrandbits(128) or 1, random.getrandbits(64) or 1)
 
 
 def _resolve_secrets(data, revision, audited):

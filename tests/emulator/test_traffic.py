@@ -104,6 +104,15 @@ def test_the_service_url_splits_requests_by_percent(services, two_revisions):
     assert 60 <= counts[new] <= 140
 
 
+def test_the_container_gets_the_callers_trace_context_or_a_new_one(services):
+    service = create(services)
+    caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+    assert requests.get(service.uri, headers={"traceparent": caller}, timeout=5).json()["traceparent"] == caller
+    started = requests.get(service.uri, timeout=5).json()["traceparent"]
+    assert started != caller and started.startswith("00-") and started.endswith("-00") and len(started) == 55
+
+
 def test_a_removed_tag_stops_serving(services, two_revisions):
     service, old = two_revisions.service, two_revisions.old
     tagged = set_traffic(services, service, latest(100), pinned(old, 0, tag="stable"))

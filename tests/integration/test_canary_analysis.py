@@ -3,6 +3,8 @@ their request metrics (read from the emulated Cloud Monitoring, whose data arriv
 does, scaled down) and by HTTP checks."""
 
 import datetime
+import json
+import re
 
 import pytest
 
@@ -148,6 +150,9 @@ def test_smoke_test_by_http_alone(emulated):
     bad = run(emulated, name, metrics=False, http_checks=[{"url": url, "status": [204]}])
     assert good["verdict"] == "pass"
     assert bad["verdict"] == "fail" and "status 200 (1 of 1)" in bad["reason"]
+    # Each check's requests carry one sampled trace context to the container, and the result names its trace.
+    traced = run(emulated, name, metrics=False, http_checks=[{"url": url, "body": '"traceparent": "00-[0-9a-f]{32}-[0-9a-f]{16}-01"', "requests": 2}])
+    assert traced["verdict"] == "pass" and re.fullmatch(r"[0-9a-f]{32}", json.dumps(traced).split('"trace_id": "')[1][:32])
 
 
 def test_bad_input_names_the_problem(emulated):
