@@ -81,7 +81,8 @@ def test_traffic_statuses_follow_traffic_with_a_uri_per_tag(services, two_revisi
     uris = {s.tag: s.uri for s in split.traffic_statuses}
     assert len({split.uri, *uris.values()}) == 3
     assert requests.get(uris["candidate"] + "/any/path").json()["revision"] == new
-    stable = requests.get(uris["stable"])
+    trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    stable = requests.get(uris["stable"], headers={"traceparent": trace})
     assert stable.headers["X-Orchestra-Revision"] == old
     assert stable.json() == {
         "revision": old,
@@ -90,6 +91,7 @@ def test_traffic_statuses_follow_traffic_with_a_uri_per_tag(services, two_revisi
         "env": ["SECRET_TOKEN"],
         "env_sha256": {"SECRET_TOKEN": hashlib.sha256(b"hunter2").hexdigest()},  # what the process sees, never the value
         "tag": "stable",
+        "traceparent": trace,
     }
 
 
